@@ -23,7 +23,7 @@
 /* Limits: a config larger than these is certainly a mistake. */
 #define SFU_CONF_MAX_FILE_LEN	 (1024 * 1024)	/* bytes per file */
 #define SFU_CONF_MAX_TOKEN_LEN	 4096		/* bytes per word */
-#define SFU_CONF_MAX_ARGS	 64		/* words per directive */
+#define SFU_CONF_MAX_ARGS	 64		/* arguments after the name */
 #define SFU_CONF_MAX_DEPTH	 16		/* nested blocks */
 #define SFU_CONF_MAX_INCLUDE	 8		/* nested includes */
 
