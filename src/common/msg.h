@@ -84,7 +84,8 @@ const msgpack_object *sfu_msg_map_get(const msgpack_object *map,
  * SFU_MSG_OPTIONAL (*out untouched), -1 otherwise with err set to
  * "<path>.<key>: expected <type>" or "<path>.<key>: missing" (kind
  * SFU_ERR_TYPE). path may be NULL or "" for top-level fields. A nil value
- * counts as absent.
+ * counts as absent. Strings must be valid UTF-8 ("expected UTF-8
+ * string" otherwise).
  */
 int	sfu_msg_get_str(const msgpack_object *map, const char *path,
 	    const char *key, int flags, const char **out, size_t *len,

@@ -271,15 +271,6 @@ worker_on_channel_request(void *ctx, struct sfu_channel *ch,
 		    "%s is not implemented yet", req->env.method);
 		return;
 	}
-	if (strncmp(req->env.method, "worker.", 7) != 0 &&
-	    strchr(req->env.method, '.') != NULL) {
-		if (!req->env.has_handler_id) {
-			sfu_channel_request_error(req, SFU_ERR_TYPE,
-			    "handlerId: missing (needed by %s)",
-			    req->env.method);
-			return;
-		}
-	}
 	sfu_channel_request_error(req, SFU_ERR_ERROR, "unknown method '%s'",
 	    req->env.method);
 }
@@ -438,7 +429,11 @@ sfu_worker_run(int argc, char *const argv[],
 	sfu_notifier_emit(w->notifier, w->pid, "running");
 	SFU_LOG_DEBUG("running [pid:%s]", w->pid);
 
-	if (event_base_dispatch(w->base) == -1) {
+	/*
+	 * In embedded mode the loop may have no pending event at all (the
+	 * wake-up is activated from another thread): do not exit on empty.
+	 */
+	if (event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY) == -1) {
 		SFU_LOG_ERROR("event loop failed");
 		goto out;
 	}

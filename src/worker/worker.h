@@ -22,8 +22,8 @@ struct sfu_worker_waker;
 /*
  * The embedded channel. All callbacks run on the worker's thread.
  *
- * read: called once when the worker starts (before "running" is sent) and
- *   after every sfu_worker_wake() (several wakes may coalesce into one
+ * read: called once when the worker starts (just after it wrote "running",
+ *   which is always the first message) and after every sfu_worker_wake() (several wakes may coalesce into one
  *   round of reads). The host keeps waker and returns its waiting
  *   messages one per call: 1 with *msg (allocated with malloc(); the worker
  *   frees it with free()) and *len holding one MessagePack map without a

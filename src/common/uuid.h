@@ -1,0 +1,14 @@
+/*
+ * SPDX-License-Identifier: MIT
+ *
+ * Random (version 4) UUIDs for entity ids the client did not choose.
+ */
+#ifndef SFU_COMMON_UUID_H
+#define SFU_COMMON_UUID_H
+
+#define SFU_UUID_STR_LEN 37	/* 36 characters and the NUL */
+
+/* Writes "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" into out. */
+void	sfu_uuid_v4(char out[SFU_UUID_STR_LEN]);
+
+#endif
