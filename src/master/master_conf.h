@@ -44,8 +44,9 @@ struct sfu_master_conf {
 	enum sfu_log_level error_log_level;	/* default info */
 	char		*user;			/* owned, NULL: keep */
 	char		*group;			/* owned, NULL: user's group */
-	unsigned	 worker_processes;	/* "auto": number of cores */
-	bool		 worker_processes_auto;
+	unsigned	 worker_processes;	/* 0 with "auto" */
+	bool		 worker_processes_auto;	/* "auto": number of cores;
+						   the default */
 	bool		 worker_cpu_affinity;	/* auto|off; default off */
 	uint64_t	 worker_rlimit_nofile;	/* 0: leave as is */
 	char		*worker_binary;		/* owned, NULL: default */
@@ -94,7 +95,7 @@ struct sfu_master_conf_diff {
 					   webrtc_server: new generation */
 	bool	admin_changed;		/* listen path or mode: not applied
 					   live, logged */
-	bool	error_log_changed;	/* reopen */
+	bool	error_log_changed;	/* path or level: reopen */
 };
 void	sfu_master_conf_diff(const struct sfu_master_conf *old,
 	    const struct sfu_master_conf *new_conf,
@@ -102,7 +103,8 @@ void	sfu_master_conf_diff(const struct sfu_master_conf *old,
 
 /*
  * The argv for a worker with this config (mediasoup option names, see
- * worker.h); argv[0] is binary. Returns a NULL-terminated array of owned
+ * worker.h); argv[0] is binary (NULL: conf->worker_binary, else
+ * SFU_LIBEXECDIR/sfud-worker). Returns a NULL-terminated array of owned
  * strings; free with sfu_master_conf_free_argv().
  */
 char	**sfu_master_conf_worker_argv(const struct sfu_master_conf *conf,
