@@ -34,7 +34,8 @@ struct sfu_msg {
  * Decodes exactly one MessagePack map from data. Returns 0, or -1 with err
  * (SFU_ERR_TYPE: "invalid MessagePack", "trailing bytes after message",
  * "message is not a map", "message nested too deep"). Call
- * sfu_msg_release() in both cases.
+ * sfu_msg_release() in both cases. Strings in the tree point into data
+ * (msgpack-c does not copy them): data must outlive the tree.
  */
 int	sfu_msg_decode(struct sfu_msg *m, const uint8_t *data, size_t len,
 	    struct sfu_error *err);

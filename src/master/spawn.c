@@ -41,18 +41,18 @@ enum spawn_step {
 
 /* Everything the child uses, prepared by the parent before fork(). */
 struct spawn_child {
-	const char	*binary;	/* borrowed from the options */
-	char *const	*argv;		/* borrowed from the options */
-	int		 req_fd;	/* becomes fd 3 */
-	int		 resp_fd;	/* becomes fd 4 */
-	int		 log_fd;	/* becomes fds 1 and 2 */
-	int		 null_fd;	/* becomes fd 0 */
-	int		 err_fd;	/* exec-error pipe, write end */
-	bool		 has_cpu;
-	cpu_set_t	 cpus;
-	bool		 has_rlimit;
-	struct rlimit	 rlimit;
-	int		 max_fd;	/* bound of the fallback close loop */
+	const char *binary; /* borrowed from the options */
+	char *const *argv;  /* borrowed from the options */
+	int req_fd;         /* becomes fd 3 */
+	int resp_fd;        /* becomes fd 4 */
+	int log_fd;         /* becomes fds 1 and 2 */
+	int null_fd;        /* becomes fd 0 */
+	int err_fd;         /* exec-error pipe, write end */
+	bool has_cpu;
+	cpu_set_t cpus;
+	bool has_rlimit;
+	struct rlimit rlimit;
+	int max_fd; /* bound of the fallback close loop */
 };
 
 int
@@ -60,11 +60,11 @@ sfu_spawn_place_channel_fds(int req_fd, int resp_fd, int log_fd)
 {
 	/* Source index -> target fd: req -> 3, resp -> 4, log -> 1 and 2. */
 	static const struct {
-		int	src;
-		int	dst;
-	} moves[4] = { { 0, 3 }, { 1, 4 }, { 2, 1 }, { 2, 2 } };
-	int src[3] = { req_fd, resp_fd, log_fd };
-	int tmp[3] = { -1, -1, -1 };
+		int src;
+		int dst;
+	} moves[4] = {{0, 3}, {1, 4}, {2, 1}, {2, 2}};
+	int src[3] = {req_fd, resp_fd, log_fd};
+	int tmp[3] = {-1, -1, -1};
 	int fd = -1;
 	int r = -1;
 	int e = 0;
@@ -306,14 +306,13 @@ spawn_prepare(const struct sfu_spawn_options *opts, struct spawn_child *c,
 }
 
 static void
-spawn_format_child_error(const struct sfu_spawn_options *opts, int step,
-    int e, struct sfu_error *err)
+spawn_format_child_error(const struct sfu_spawn_options *opts, int step, int e,
+    struct sfu_error *err)
 {
 	switch (step) {
 	case SPAWN_STEP_FDS:
 		sfu_error_set(err, SFU_ERR_ERROR,
-		    "moving the worker's fds onto 0-4 failed: %s",
-		    strerror(e));
+		    "moving the worker's fds onto 0-4 failed: %s", strerror(e));
 		break;
 	case SPAWN_STEP_AFFINITY:
 		sfu_error_set(err, SFU_ERR_ERROR,
@@ -334,18 +333,18 @@ spawn_format_child_error(const struct sfu_spawn_options *opts, int step,
 }
 
 int
-sfu_spawn_worker(const struct sfu_spawn_options *opts,
-    struct sfu_spawned *out, struct sfu_error *err)
+sfu_spawn_worker(const struct sfu_spawn_options *opts, struct sfu_spawned *out,
+    struct sfu_error *err)
 {
 	struct spawn_child c;
 	sigset_t all;
 	sigset_t old;
-	int req[2] = { -1, -1 };
-	int resp[2] = { -1, -1 };
-	int logp[2] = { -1, -1 };
-	int errp[2] = { -1, -1 };
+	int req[2] = {-1, -1};
+	int resp[2] = {-1, -1};
+	int logp[2] = {-1, -1};
+	int errp[2] = {-1, -1};
 	int null_fd = -1;
-	int msg[2] = { 0, 0 };
+	int msg[2] = {0, 0};
 	pid_t pid = -1;
 	pid_t w = -1;
 	ssize_t n = 0;
@@ -368,8 +367,8 @@ sfu_spawn_worker(const struct sfu_spawn_options *opts,
 	}
 	if (r == -1) {
 		e = errno;
-		sfu_error_set(err, SFU_ERR_ERROR, "socketpair() failed: %s",
-		    strerror(e));
+		sfu_error_set(
+		    err, SFU_ERR_ERROR, "socketpair() failed: %s", strerror(e));
 		goto out;
 	}
 
@@ -380,8 +379,8 @@ sfu_spawn_worker(const struct sfu_spawn_options *opts,
 	}
 	if (r == -1) {
 		e = errno;
-		sfu_error_set(err, SFU_ERR_ERROR, "pipe2() failed: %s",
-		    strerror(e));
+		sfu_error_set(
+		    err, SFU_ERR_ERROR, "pipe2() failed: %s", strerror(e));
 		goto out;
 	}
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -411,8 +410,8 @@ sfu_spawn_worker(const struct sfu_spawn_options *opts,
 	e = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1) {
-		sfu_error_set(err, SFU_ERR_ERROR, "fork() failed: %s",
-		    strerror(e));
+		sfu_error_set(
+		    err, SFU_ERR_ERROR, "fork() failed: %s", strerror(e));
 		goto out;
 	}
 

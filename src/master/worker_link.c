@@ -31,41 +31,41 @@
  * WORKER_LINK_FINAL_LOG_LEN bytes more are read, so a worker that is still
  * writing cannot hold the master in sfu_worker_link_free().
  */
-#define WORKER_LINK_LOG_CHUNK		4096
-#define WORKER_LINK_FINAL_LOG_LEN	(1024 * 1024)
+#define WORKER_LINK_LOG_CHUNK 4096
+#define WORKER_LINK_FINAL_LOG_LEN (1024 * 1024)
 
 struct sfu_worker_link {
-	struct event_base	*base;		/* borrowed */
-	unsigned		 index;		/* "worker N" in log lines */
-	pid_t			 pid;		/* "pid P" in log lines */
+	struct event_base *base; /* borrowed */
+	unsigned index;          /* "worker N" in log lines */
+	pid_t pid;               /* "pid P" in log lines */
 	const struct sfu_worker_link_listener *listener; /* borrowed */
-	void			*ctx;		/* borrowed: the owner */
+	void *ctx; /* borrowed: the owner */
 
-	struct sfu_stream_handle *req;		/* owned, write only; NULL
-						 * after shutdown */
-	struct sfu_stream_handle *resp;		/* owned, read only */
-	struct sfu_stream_handle *log;		/* owned, read only */
-	struct sfu_frame_decoder decoder;	/* owns the last frame */
-	struct sfu_timer_handle	*close_timer;	/* owned: deferred on_closed */
+	struct sfu_stream_handle *req;        /* owned, write; NULL: shut */
+	struct sfu_stream_handle *resp;       /* owned, read only */
+	struct sfu_stream_handle *log;        /* owned, read only */
+	struct sfu_frame_decoder decoder;     /* owns the last frame */
+	struct sfu_timer_handle *close_timer; /* owned: deferred on_closed */
 
-	char			 line[SFU_WORKER_LINK_MAX_LOG_LINE];
-	size_t			 line_len;	/* bytes held in line */
-	bool			 line_cut;	/* dropping the rest of a line */
+	char line[SFU_WORKER_LINK_MAX_LOG_LINE];
+	size_t line_len; /* bytes held in line */
+	bool line_cut;   /* dropping the rest of a line */
 
-	bool			 closed;	/* channel broken: no I/O */
-	bool			 closed_reported; /* on_closed called */
-	bool			 shutting_down;	/* req closes once drained */
-	bool			 log_eof;
-	bool			*freed;		/* borrowed: set on free while
-						 * a listener call runs */
+	bool closed;          /* channel broken: no I/O */
+	bool closed_reported; /* on_closed called */
+	bool shutting_down;   /* req closes once drained */
+	bool log_eof;
 
-	uint64_t		 messages;	/* decoded and delivered */
-	uint64_t		 invalid;	/* frames that did not decode */
-	uint64_t		 oversize;	/* frames over the limit */
-	uint64_t		 sent;		/* messages queued to the worker */
-	uint64_t		 dropped_out;	/* messages refused by send() */
-	uint64_t		 log_lines;
-	uint64_t		 log_lines_cut;
+	/* Borrowed: a flag on the stack of a running listener call. */
+	bool *freed;
+
+	uint64_t messages;    /* decoded and delivered */
+	uint64_t invalid;     /* frames that did not decode */
+	uint64_t oversize;    /* frames over the limit */
+	uint64_t sent;        /* messages queued to the worker */
+	uint64_t dropped_out; /* messages refused by send() */
+	uint64_t log_lines;
+	uint64_t log_lines_cut;
 };
 
 /* --- log pipe --- */
@@ -84,8 +84,8 @@ worker_link_line_level(const char *line, size_t len)
 	int level = -1;
 
 	/* "2026-11-22T10:45:23.123Z info  ..." */
-	if (len < 26 || line[4] != '-' || line[10] != 'T' ||
-	    line[23] != 'Z' || line[24] != ' ') {
+	if (len < 26 || line[4] != '-' || line[10] != 'T' || line[23] != 'Z' ||
+	    line[24] != ' ') {
 		return SFU_LOG_LEVEL_WARN;
 	}
 	for (i = 0; i + 25 < len && i < sizeof(word) - 1; i++) {
@@ -114,12 +114,12 @@ worker_link_emit_line(struct sfu_worker_link *l)
 		len--;
 	}
 	if (len == 0) {
-		return;	/* blank lines carry nothing */
+		return; /* blank lines carry nothing */
 	}
 	l->log_lines++;
 	level = worker_link_line_level(l->line, len);
-	SFU_LOG_AT(level, 0, "worker %u pid %ld: %.*s", l->index, (long)l->pid, (int)len,
-	    l->line);
+	SFU_LOG_AT(level, 0, "worker %u pid %ld: %.*s", l->index, (long)l->pid,
+	    (int)len, l->line);
 }
 
 /*
@@ -174,8 +174,8 @@ worker_link_flush_log(struct sfu_worker_link *l)
 }
 
 static void
-worker_link_on_log_read(void *ctx, struct sfu_stream_handle *h,
-    struct evbuffer *in)
+worker_link_on_log_read(
+    void *ctx, struct sfu_stream_handle *h, struct evbuffer *in)
 {
 	struct sfu_worker_link *l = ctx;
 	char buf[WORKER_LINK_LOG_CHUNK];
@@ -194,17 +194,17 @@ worker_link_on_log_closed(void *ctx, struct sfu_stream_handle *h, int error)
 
 	(void)h;
 	if (error != 0) {
-		SFU_LOG_WARN("worker %u pid %ld: log pipe failed: %s",
-		    l->index, (long)l->pid, strerror(error));
+		SFU_LOG_WARN("worker %u pid %ld: log pipe failed: %s", l->index,
+		    (long)l->pid, strerror(error));
 	}
 	l->log_eof = true;
 	worker_link_flush_log(l);
 }
 
 static const struct sfu_stream_handle_listener worker_link_log_listener = {
-	.on_read = worker_link_on_log_read,
-	.on_drained = NULL,
-	.on_closed = worker_link_on_log_closed,
+    .on_read = worker_link_on_log_read,
+    .on_drained = NULL,
+    .on_closed = worker_link_on_log_closed,
 };
 
 /*
@@ -287,10 +287,9 @@ worker_link_on_close_timer(void *ctx, struct sfu_timer_handle *t)
  * listener freed the link.
  */
 static bool
-worker_link_deliver(struct sfu_worker_link *l, const uint8_t *data,
-    size_t len)
+worker_link_deliver(struct sfu_worker_link *l, const uint8_t *data, size_t len)
 {
-	struct sfu_error err = { 0 };
+	struct sfu_error err = {0};
 	struct sfu_msg m;
 	bool freed = false;
 	bool *outer = NULL;
@@ -298,8 +297,8 @@ worker_link_deliver(struct sfu_worker_link *l, const uint8_t *data,
 	if (sfu_msg_decode(&m, data, len, &err) == -1) {
 		l->invalid++;
 		SFU_LOG_WARN("worker %u pid %ld: dropped a message that does "
-		    "not decode [len:%zu reason:%s invalid:%llu]", l->index,
-		    (long)l->pid, len, err.reason,
+		             "not decode [len:%zu reason:%s invalid:%llu]",
+		    l->index, (long)l->pid, len, err.reason,
 		    (unsigned long long)l->invalid);
 		sfu_msg_release(&m);
 		return true;
@@ -320,8 +319,8 @@ worker_link_deliver(struct sfu_worker_link *l, const uint8_t *data,
 }
 
 static void
-worker_link_on_resp_read(void *ctx, struct sfu_stream_handle *h,
-    struct evbuffer *in)
+worker_link_on_resp_read(
+    void *ctx, struct sfu_stream_handle *h, struct evbuffer *in)
 {
 	struct sfu_worker_link *l = ctx;
 	const uint8_t *payload = NULL;
@@ -330,8 +329,8 @@ worker_link_on_resp_read(void *ctx, struct sfu_stream_handle *h,
 
 	(void)h;
 	while (!l->closed) {
-		switch (sfu_frame_decode(&l->decoder, in, &payload, &len,
-		    &peek)) {
+		switch (
+		    sfu_frame_decode(&l->decoder, in, &payload, &len, &peek)) {
 		case SFU_FRAME_OK:
 			if (!worker_link_deliver(l, payload, len)) {
 				return; /* freed by the listener */
@@ -340,14 +339,14 @@ worker_link_on_resp_read(void *ctx, struct sfu_stream_handle *h,
 		case SFU_FRAME_OVERSIZE:
 			l->oversize++;
 			SFU_LOG_WARN("worker %u pid %ld: skipping a message "
-			    "of %zu bytes over the limit of %u "
-			    "[oversize:%llu]", l->index, (long)l->pid, len,
-			    SFU_FRAME_MAX_LEN,
+			             "of %zu bytes over the limit of %u "
+			             "[oversize:%llu]",
+			    l->index, (long)l->pid, len, SFU_FRAME_MAX_LEN,
 			    (unsigned long long)l->oversize);
 			break;
 		case SFU_FRAME_LOST:
 			SFU_LOG_ERROR("worker %u pid %ld: framing lost "
-			    "(frame length %zu), closing the channel",
+			              "(frame length %zu), closing the channel",
 			    l->index, (long)l->pid, len);
 			sfu_stream_handle_stop_reading(l->resp);
 			worker_link_report_closed(l);
@@ -360,8 +359,7 @@ worker_link_on_resp_read(void *ctx, struct sfu_stream_handle *h,
 }
 
 static void
-worker_link_on_channel_closed(void *ctx, struct sfu_stream_handle *h,
-    int error)
+worker_link_on_channel_closed(void *ctx, struct sfu_stream_handle *h, int error)
 {
 	struct sfu_worker_link *l = ctx;
 
@@ -389,15 +387,15 @@ worker_link_on_req_drained(void *ctx, struct sfu_stream_handle *h)
 }
 
 static const struct sfu_stream_handle_listener worker_link_req_listener = {
-	.on_read = NULL,
-	.on_drained = worker_link_on_req_drained,
-	.on_closed = worker_link_on_channel_closed,
+    .on_read = NULL,
+    .on_drained = worker_link_on_req_drained,
+    .on_closed = worker_link_on_channel_closed,
 };
 
 static const struct sfu_stream_handle_listener worker_link_resp_listener = {
-	.on_read = worker_link_on_resp_read,
-	.on_drained = NULL,
-	.on_closed = worker_link_on_channel_closed,
+    .on_read = worker_link_on_resp_read,
+    .on_drained = NULL,
+    .on_closed = worker_link_on_channel_closed,
 };
 
 /* --- public --- */
@@ -417,8 +415,8 @@ sfu_worker_link_new(struct event_base *base, unsigned index, pid_t pid,
 	l->listener = listener;
 	l->ctx = ctx;
 	sfu_frame_decoder_init(&l->decoder);
-	l->close_timer = sfu_timer_handle_new(base,
-	    worker_link_on_close_timer, l);
+	l->close_timer =
+	    sfu_timer_handle_new(base, worker_link_on_close_timer, l);
 
 	/* Each handle owns its fd once created; until then we do. */
 	l->req = sfu_stream_handle_new(base, req_fd, SFU_STREAM_WRITE,
@@ -468,7 +466,8 @@ sfu_worker_link_free(struct sfu_worker_link *l)
 	worker_link_drain_log(l);
 	if (l->log_lines_cut > 0) {
 		SFU_LOG_DEBUG("worker %u pid %ld: %llu log lines were cut at "
-		    "%d bytes", l->index, (long)l->pid,
+		              "%d bytes",
+		    l->index, (long)l->pid,
 		    (unsigned long long)l->log_lines_cut,
 		    SFU_WORKER_LINK_MAX_LOG_LINE);
 	}
@@ -485,8 +484,7 @@ sfu_worker_link_free(struct sfu_worker_link *l)
 }
 
 int
-sfu_worker_link_send(struct sfu_worker_link *l, const uint8_t *msg,
-    size_t len)
+sfu_worker_link_send(struct sfu_worker_link *l, const uint8_t *msg, size_t len)
 {
 	struct iovec iov[2];
 	uint8_t hdr[SFU_FRAME_HEADER_LEN];
@@ -499,8 +497,8 @@ sfu_worker_link_send(struct sfu_worker_link *l, const uint8_t *msg,
 	if (len > SFU_FRAME_MAX_LEN) {
 		l->dropped_out++;
 		SFU_LOG_ERROR("worker %u pid %ld: dropped a request of %zu "
-		    "bytes (over the frame limit of %u)", l->index,
-		    (long)l->pid, len, SFU_FRAME_MAX_LEN);
+		              "bytes (over the frame limit of %u)",
+		    l->index, (long)l->pid, len, SFU_FRAME_MAX_LEN);
 		return -1;
 	}
 	hdr[0] = (uint8_t)(len >> 24);
@@ -520,8 +518,9 @@ sfu_worker_link_send(struct sfu_worker_link *l, const uint8_t *msg,
 		 */
 		l->dropped_out++;
 		SFU_LOG_ERROR("worker %u pid %ld: not reading its channel "
-		    "(%zu bytes pending), closing it", l->index,
-		    (long)l->pid, sfu_stream_handle_pending_out(l->req));
+		              "(%zu bytes pending), closing it",
+		    l->index, (long)l->pid,
+		    sfu_stream_handle_pending_out(l->req));
 		worker_link_close_later(l);
 		return -1;
 	}

@@ -23,7 +23,8 @@ struct sfu_worker_link;
 struct sfu_worker_link_listener {
 	/*
 	 * One message from the worker: root is the decoded map, raw/len its
-	 * encoded bytes (both valid during the call). May free the link.
+	 * encoded bytes (both valid during the call). May free the link
+	 * (root and raw are invalid from then on).
 	 */
 	void	(*on_message)(void *ctx, struct sfu_worker_link *l,
 		    const msgpack_object *root, const uint8_t *raw,
@@ -54,12 +55,18 @@ void	sfu_worker_link_free(struct sfu_worker_link *l);
 
 /*
  * Sends one encoded message (a map) as a frame. Returns 0, or -1 when the
- * link is closed or the output bound would be passed (the message is
- * dropped; the caller fails the request).
+ * link is closed or shut down, the message is over SFU_FRAME_MAX_LEN, or
+ * the output bound would be passed (the message is dropped; the caller
+ * fails the request). Passing the bound also breaks the link: on_closed
+ * follows from the loop, never from inside this call.
  */
 int	sfu_worker_link_send(struct sfu_worker_link *l, const uint8_t *msg,
 	    size_t len);
-/* Closes the request side (the worker sees EOF on fd 3). */
+/*
+ * Closes the request side once what is queued has been written (the
+ * worker then sees EOF on fd 3); later sends fail. Not a broken channel:
+ * on_closed is not called for it.
+ */
 void	sfu_worker_link_shutdown(struct sfu_worker_link *l);
 
 #endif
