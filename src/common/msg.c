@@ -134,7 +134,8 @@ msg_item(struct msg_cursor *c, uint64_t *children)
 
 /*
  * Walks one complete item without recursion. Every item takes at least one
- * byte, so a count larger than the bytes left is refused at once.
+ * byte, so a count larger than the bytes left is refused at once. Returns
+ * 0, -1 when malformed, -2 when over SFU_MSG_MAX_ITEMS.
  */
 static int
 msg_scan(const uint8_t *data, size_t len, size_t *used)
@@ -142,8 +143,12 @@ msg_scan(const uint8_t *data, size_t len, size_t *used)
 	struct msg_cursor c = { data, len };
 	uint64_t pending = 1;
 	uint64_t children = 0;
+	uint64_t items = 0;
 
 	while (pending > 0) {
+		if (++items > SFU_MSG_MAX_ITEMS) {
+			return -2;
+		}
 		if (msg_item(&c, &children) == -1) {
 			return -1;
 		}
@@ -164,10 +169,17 @@ sfu_msg_decode(struct sfu_msg *m, const uint8_t *data, size_t len,
 	size_t used = 0;
 	size_t off = 0;
 	msgpack_unpack_return ret;
+	int r = 0;
 
 	msgpack_unpacked_init(&m->unpacked);
 	m->root = NULL;
-	if (len == 0 || msg_scan(data, len, &used) == -1) {
+	r = len == 0 ? -1 : msg_scan(data, len, &used);
+	if (r == -2) {
+		sfu_error_set(err, SFU_ERR_TYPE,
+		    "message has more than %u elements", SFU_MSG_MAX_ITEMS);
+		return -1;
+	}
+	if (r == -1) {
 		sfu_error_set(err, SFU_ERR_TYPE, "invalid MessagePack");
 		return -1;
 	}

@@ -22,6 +22,12 @@
 #define SFU_MSG_PATH_MAX	128	/* field path in error messages */
 /* Nesting bound: msgpack-c recurses; deeper input is rejected first. */
 #define SFU_MSG_MAX_DEPTH	32
+/*
+ * Items (scalars, keys, values, containers) in one message: msgpack-c
+ * spends ~24 bytes of tree per item, so this bounds one message's tree at
+ * about 6 MiB however its 4 MiB are filled. Real requests use hundreds.
+ */
+#define SFU_MSG_MAX_ITEMS	(256u * 1024)
 
 /* --- decoding --- */
 

@@ -44,7 +44,7 @@ settings_parse_port(const char *opt, const char *val, uint16_t *out,
 
 	errno = 0;
 	v = strtoul(val, &end, 10);
-	if (val[0] == '\0' || val[0] == '-' || *end != '\0' || errno != 0 ||
+	if (val[0] < '0' || val[0] > '9' || *end != '\0' || errno != 0 ||
 	    v < 1 || v > 65535) {
 		sfu_error_set(err, SFU_ERR_TYPE,
 		    "%s: expected a port from 1 to 65535, got '%s'", opt, val);
@@ -233,7 +233,9 @@ sfu_settings_update(struct sfu_settings *s, const msgpack_object *data,
 			sfu_msg_path_index(path, sizeof(path), "data.logTags",
 			    i);
 			if (t->type != MSGPACK_OBJECT_STR ||
-			    t->via.str.size >= sizeof(level_name)) {
+			    t->via.str.size >= sizeof(level_name) ||
+			    memchr(t->via.str.ptr, '\0', t->via.str.size) !=
+			    NULL) {
 				sfu_error_set(err, SFU_ERR_TYPE,
 				    "%s: expected a log tag name", path);
 				return -1;
