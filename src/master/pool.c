@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,34 @@ pool_schedule_respawn(struct sfu_slot *s, uint64_t delay_ms)
 	sfu_timer_handle_start(s->timer, delay_ms, 0);
 }
 
+/*
+ * Worker i goes to the i-th CPU (round robin) of those the master may use:
+ * a cpuset or taskset may exclude some, and pinning there would fail.
+ */
+static int
+pool_pick_cpu(unsigned index)
+{
+	cpu_set_t set;
+	unsigned n = 0;
+	unsigned want = 0;
+	int cpu = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == -1) {
+		return -1;
+	}
+	n = (unsigned)CPU_COUNT(&set);
+	if (n == 0) {
+		return -1;
+	}
+	want = index % n;
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &set) && want-- == 0) {
+			return cpu;
+		}
+	}
+	return -1;
+}
+
 static void
 pool_spawn(struct sfu_slot *s)
 {
@@ -181,7 +210,6 @@ pool_spawn(struct sfu_slot *s)
 	struct sfu_spawned sp;
 	struct sfu_error err = { 0 };
 	char **argv = NULL;
-	long ncpu = 0;
 	int r = 0;
 
 	memset(&opts, 0, sizeof(opts));
@@ -190,8 +218,7 @@ pool_spawn(struct sfu_slot *s)
 	opts.argv = argv;
 	opts.cpu = -1;
 	if (m->conf->worker_cpu_affinity) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		opts.cpu = ncpu > 0 ? (int)(s->index % (unsigned)ncpu) : -1;
+		opts.cpu = pool_pick_cpu(s->index);
 	}
 	opts.rlimit_nofile = m->conf->worker_rlimit_nofile;
 	r = sfu_spawn_worker(&opts, &sp, &err);

@@ -252,6 +252,15 @@ run_sh(const char *script, const struct sfu_spawn_options *base_opts, char *out,
 	run_worker("/bin/sh", argv, base_opts, out, cap);
 }
 
+/* valgrind preloads its vgpreload_*.so into the program it runs. */
+static bool
+under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
 static int
 count_open_fds(void)
 {
@@ -610,8 +619,19 @@ test_spawn_applies_affinity_and_nofile_limit(void **state)
 	opts.rlimit_nofile = 256;
 	run_sh("grep '^Cpus_allowed_list' /proc/$$/status; ulimit -n", &opts,
 	    out, sizeof(out));
+
+	/*
+	 * Under valgrind the child runs on valgrind's CPU until exec, and
+	 * valgrind only pretends to apply RLIMIT_NOFILE (it keeps the real
+	 * limit for its own fds): the worker then sees the old limit.
+	 */
 	snprintf(expect, sizeof(expect), "Cpus_allowed_list:\t%d\n256\n", cpu);
-	assert_string_equal(out, expect);
+	if (under_valgrind()) {
+		*strchr(expect, '\n') = '\0';
+		assert_memory_equal(out, expect, strlen(expect));
+	} else {
+		assert_string_equal(out, expect);
+	}
 }
 
 /* A cpu the kernel refuses fails the spawn, naming the call. */
