@@ -113,10 +113,9 @@ sfu_frame_decode(struct sfu_frame_decoder *d, struct evbuffer *in,
 }
 
 int
-sfu_frame_encode(struct evbuffer *out, const void *payload, size_t len)
+sfu_frame_iov(struct iovec iov[2], uint8_t hdr[SFU_FRAME_HEADER_LEN],
+    const void *payload, size_t len)
 {
-	uint8_t hdr[SFU_FRAME_HEADER_LEN];
-
 	if (len > SFU_FRAME_MAX_LEN) {
 		return -1;
 	}
@@ -124,6 +123,22 @@ sfu_frame_encode(struct evbuffer *out, const void *payload, size_t len)
 	hdr[1] = (uint8_t)(len >> 16);
 	hdr[2] = (uint8_t)(len >> 8);
 	hdr[3] = (uint8_t)len;
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = SFU_FRAME_HEADER_LEN;
+	iov[1].iov_base = (void *)(uintptr_t)payload;
+	iov[1].iov_len = len;
+	return 0;
+}
+
+int
+sfu_frame_encode(struct evbuffer *out, const void *payload, size_t len)
+{
+	struct iovec iov[2];
+	uint8_t hdr[SFU_FRAME_HEADER_LEN];
+
+	if (sfu_frame_iov(iov, hdr, payload, len) == -1) {
+		return -1;
+	}
 	if (evbuffer_add(out, hdr, sizeof(hdr)) != 0 ||
 	    evbuffer_add(out, payload, len) != 0) {
 		return -1;

@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 
@@ -60,6 +61,13 @@ void	sfu_frame_decoder_release(struct sfu_frame_decoder *d);
 enum sfu_frame_status sfu_frame_decode(struct sfu_frame_decoder *d,
 	    struct evbuffer *in, const uint8_t **payload, size_t *len,
 	    size_t *peek_len);
+
+/*
+ * Prepares iov[0..1] = header (written into hdr) + payload for a writev
+ * of one frame. Returns 0, or -1 when len is over SFU_FRAME_MAX_LEN.
+ */
+int	sfu_frame_iov(struct iovec iov[2], uint8_t hdr[SFU_FRAME_HEADER_LEN],
+	    const void *payload, size_t len);
 
 /* Appends header + payload to out. Returns 0, or -1 when len > limit. */
 int	sfu_frame_encode(struct evbuffer *out, const void *payload,

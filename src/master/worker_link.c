@@ -501,14 +501,7 @@ sfu_worker_link_send(struct sfu_worker_link *l, const uint8_t *msg, size_t len)
 		    l->index, (long)l->pid, len, SFU_FRAME_MAX_LEN);
 		return -1;
 	}
-	hdr[0] = (uint8_t)(len >> 24);
-	hdr[1] = (uint8_t)(len >> 16);
-	hdr[2] = (uint8_t)(len >> 8);
-	hdr[3] = (uint8_t)len;
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)(uintptr_t)msg;
-	iov[1].iov_len = len;
+	SFU_ASSERT(sfu_frame_iov(iov, hdr, msg, len) == 0);
 	r = sfu_stream_handle_writev(l->req, iov, 2);
 	if (r == -1) {
 		/*

@@ -402,14 +402,7 @@ channel_send(struct sfu_channel *ch, const uint8_t *data, size_t len)
 		ch->dropped_out++;
 		return -1;
 	}
-	hdr[0] = (uint8_t)(len >> 24);
-	hdr[1] = (uint8_t)(len >> 16);
-	hdr[2] = (uint8_t)(len >> 8);
-	hdr[3] = (uint8_t)len;
-	iov[0].iov_base = hdr;
-	iov[0].iov_len = sizeof(hdr);
-	iov[1].iov_base = (void *)(uintptr_t)data;
-	iov[1].iov_len = len;
+	SFU_ASSERT(sfu_frame_iov(iov, hdr, data, len) == 0);
 	if (sfu_stream_handle_writev(ch->out, iov, 2) == -1) {
 		ch->dropped_out++;
 		SFU_LOG_WARN("dropped outgoing message of %zu bytes "
