@@ -159,6 +159,22 @@ main_daemonize(int *ready_fd)
 }
 
 static void
+main_absolute_env(const char *name)
+{
+	char *abs = NULL;
+	const char *v = getenv(name);
+
+	if (v == NULL || v[0] == '\0' || v[0] == '/') {
+		return;
+	}
+	abs = realpath(v, NULL);
+	if (abs != NULL) {
+		setenv(name, abs, 1);
+		free(abs);
+	}
+}
+
+static void
 main_report(int *ready_fd, const char *msg)
 {
 	if (*ready_fd >= 0) {
@@ -293,6 +309,8 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (conf->daemon) {
+		/* The daemon runs in /: make the worker path absolute first. */
+		main_absolute_env("SFUD_WORKER_BIN");
 		main_daemonize(&ready_fd);
 	}
 	m = sfu_master_new(conf->path, conf, &err);
@@ -301,12 +319,15 @@ main(int argc, char *argv[])
 		goto fail;
 	}
 	m->ready_fd = ready_fd;
-	if (sfu_master_start(m, &err) == -1) {
+	if (sfu_master_open(m, &err) == -1) {
 		goto fail;
 	}
+
+	/* Before any worker exists, so that none keeps root. */
 	if (main_drop_privileges(m->conf, &err) == -1) {
 		goto fail;
 	}
+	sfu_master_start_workers(m);
 	if (m->conf->daemon) {
 		main_report(&m->ready_fd, "ok");
 		if (m->log_fd < 0) {

@@ -288,6 +288,7 @@ master_on_ping_timer(void *ctx, struct sfu_timer_handle *t)
 	struct sfu_master *m = ctx;
 
 	(void)t;
+	sfu_relay_expire(m->relay, SFU_RELAY_TIMEOUT_MS);
 	sfu_pool_tick(m);
 }
 
@@ -370,7 +371,7 @@ fail:
 }
 
 int
-sfu_master_start(struct sfu_master *m, struct sfu_error *err)
+sfu_master_open(struct sfu_master *m, struct sfu_error *err)
 {
 	struct sfu_admin_options ao;
 
@@ -395,13 +396,18 @@ sfu_master_start(struct sfu_master *m, struct sfu_error *err)
 	if (m->admin == NULL) {
 		return -1;
 	}
+	return 0;
+}
+
+void
+sfu_master_start_workers(struct sfu_master *m)
+{
 	sfu_pool_fill(m);
 	sfu_timer_handle_start(m->ping_timer, m->conf->worker_ping_interval_ms,
 	    m->conf->worker_ping_interval_ms);
 	SFU_LOG_INFO("sfud %s started [pid:%ld config:%s workers:%u "
 	    "socket:%s]", PACKAGE_VERSION, (long)getpid(), m->conf->path,
 	    sfu_master_conf_worker_count(m->conf), m->conf->admin_listen);
-	return 0;
 }
 
 int
@@ -538,6 +544,18 @@ sfu_master_reload(struct sfu_master *m, struct sfu_error *err)
 			SFU_LOG_ERROR("reload: %s (keeping the old log)",
 			    err->reason);
 		}
+	}
+	if (old->worker_ping_interval_ms != nc->worker_ping_interval_ms) {
+		sfu_timer_handle_start(m->ping_timer,
+		    nc->worker_ping_interval_ms, nc->worker_ping_interval_ms);
+	}
+	if (old->admin_max_clients != nc->admin_max_clients ||
+	    old->admin_max_output != nc->admin_max_output ||
+	    old->daemon != nc->daemon ||
+	    (old->user == NULL) != (nc->user == NULL) ||
+	    (old->user != NULL && strcmp(old->user, nc->user) != 0)) {
+		SFU_LOG_WARN("daemon, user, max_clients and "
+		    "client_output_limit changes apply at the next restart");
 	}
 	sfu_master_conf_free(old);
 	free(m->worker_binary);

@@ -105,8 +105,13 @@ struct sfu_master {
 /* --- master.c --- */
 struct sfu_master *sfu_master_new(const char *conf_path,
 	    struct sfu_master_conf *conf, struct sfu_error *err);
-/* Binds the admin socket, writes the pid file, spawns the workers. */
-int	sfu_master_start(struct sfu_master *m, struct sfu_error *err);
+/*
+ * Checks the worker binary, watches signals, writes the pid file, binds
+ * the admin socket: everything that may need privileges.
+ */
+int	sfu_master_open(struct sfu_master *m, struct sfu_error *err);
+/* Spawns the workers and starts the liveness timer (after any drop). */
+void	sfu_master_start_workers(struct sfu_master *m);
 /* Runs the loop until stopped; returns the exit code. */
 int	sfu_master_run(struct sfu_master *m);
 void	sfu_master_free(struct sfu_master *m);

@@ -19,6 +19,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -1392,12 +1393,19 @@ sfu_master_conf_free_argv(char **argv)
 unsigned
 sfu_master_conf_worker_count(const struct sfu_master_conf *conf)
 {
-	long n;
+	cpu_set_t set;
+	long n = 0;
 
 	if (!conf->worker_processes_auto) {
 		return conf->worker_processes;
 	}
-	n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/* The CPUs we may run on (taskset, cpusets), not all online ones. */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		n = CPU_COUNT(&set);
+	} else {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	}
 	if (n < 1) {
 		n = 1;
 	}

@@ -557,8 +557,11 @@ static void
 pool_on_pong(void *ctx, struct sfu_slot *s, const msgpack_object *response)
 {
 	(void)ctx;
-	(void)response;
-	s->ping_outstanding = false;
+
+	/* NULL: the request expired or failed; the timeout logic decides. */
+	if (response != NULL) {
+		s->ping_outstanding = false;
+	}
 }
 
 void

@@ -37,6 +37,7 @@ struct relay_pending {
 	const struct relay_method *method;	/* static, NULL: plain */
 	char			 entity_id[SFU_MSG_ID_MAX]; /* create/close */
 	char			 parent_id[SFU_MSG_ID_MAX]; /* create */
+	uint64_t		 sent_ms;	/* monotonic */
 	sfu_relay_cb		 cb;		/* internal only */
 	void			*cb_ctx;
 	TAILQ_ENTRY(relay_pending) entry;
@@ -186,6 +187,7 @@ relay_pending_add(struct sfu_relay *r, struct sfu_slot *s)
 		relay_pending_key(key, sizeof(key), p->id);
 	} while (sfu_strmap_get(r->pending, key) != NULL);
 	p->slot = s;
+	p->sent_ms = sfu_clock_mono_ms();
 	SFU_ASSERT(sfu_strmap_add(r->pending, key, p) == 0);
 	TAILQ_INSERT_TAIL(&r->pending_list, p, entry);
 	return p;
@@ -291,8 +293,7 @@ relay_repack(struct sfu_relay *r, const msgpack_object *root, uint32_t id,
 		if (sfu_msg_str_eq(&kv->key, "worker")) {
 			continue;
 		}
-		if (sfu_msg_str_eq(&kv->key, "data") &&
-		    kv->val.type == MSGPACK_OBJECT_MAP) {
+		if (sfu_msg_str_eq(&kv->key, "data")) {
 			has_data = true;
 		}
 		n++;
@@ -329,6 +330,11 @@ relay_repack(struct sfu_relay *r, const msgpack_object *root, uint32_t id,
 				msgpack_pack_object(pk, data->via.map.ptr[j].key);
 				msgpack_pack_object(pk, data->via.map.ptr[j].val);
 			}
+			sfu_msg_pack_kv_str(pk, inject_key, inject_val);
+		} else if (inject_key != NULL &&
+		    sfu_msg_str_eq(&kv->key, "data")) {
+			/* data: nil (or no map): ours replaces it. */
+			msgpack_pack_map(pk, 1);
 			sfu_msg_pack_kv_str(pk, inject_key, inject_val);
 		} else {
 			msgpack_pack_object(pk, kv->val);
@@ -510,6 +516,21 @@ sfu_relay_internal(struct sfu_relay *r, struct sfu_slot *s,
 
 /* --- from workers --- */
 
+static bool
+relay_response_lacks_id(const struct relay_pending *p,
+    const msgpack_object *root, bool ok)
+{
+	const msgpack_object *data = NULL;
+
+	if (!ok || p->method == NULL || p->method->kind != RELAY_CREATE ||
+	    p->method->id_field == NULL || p->entity_id[0] == '\0') {
+		return false;
+	}
+	data = sfu_msg_map_get(root, "data");
+	return data == NULL || data->type != MSGPACK_OBJECT_MAP ||
+	    sfu_msg_map_get(data, p->method->id_field) == NULL;
+}
+
 static void
 relay_on_response(struct sfu_relay *r, struct sfu_slot *s,
     const msgpack_object *root, uint32_t id)
@@ -543,7 +564,13 @@ relay_on_response(struct sfu_relay *r, struct sfu_slot *s,
 			p->cb(p->cb_ctx, s, root);
 		}
 	} else if (p->client != NULL) {
-		relay_repack(r, root, p->client_id, NULL, NULL);
+		/*
+		 * A client that let the master choose the id must learn it:
+		 * add it to the response's data when the worker did not.
+		 */
+		relay_repack(r, root, p->client_id,
+		    relay_response_lacks_id(p, root, ok) ?
+		    p->method->id_field : NULL, p->entity_id);
 		sfu_admin_client_send(p->client,
 		    (const uint8_t *)r->builder.sbuf.data,
 		    r->builder.sbuf.size);
@@ -648,6 +675,32 @@ sfu_relay_on_worker_gone(struct sfu_relay *r, struct sfu_slot *s,
 		}
 		relay_entity_unlink(r, e);
 		free(e);
+	}
+}
+
+void
+sfu_relay_expire(struct sfu_relay *r, uint64_t timeout_ms)
+{
+	struct relay_pending *p = NULL;
+	char reason[SFU_ERROR_REASON_LEN];
+	uint64_t now = sfu_clock_mono_ms();
+
+	/* The list is in sending order: the oldest come first. */
+	while ((p = TAILQ_FIRST(&r->pending_list)) != NULL &&
+	    now - p->sent_ms >= timeout_ms) {
+		SFU_LOG_WARN("worker %u did not answer request %u within "
+		    "%llu ms", p->slot->index, p->id,
+		    (unsigned long long)timeout_ms);
+		if (p->internal && p->cb != NULL) {
+			p->cb(p->cb_ctx, p->slot, NULL);
+		} else if (p->client != NULL) {
+			snprintf(reason, sizeof(reason), "worker %u did not "
+			    "answer within %llu ms", p->slot->index,
+			    (unsigned long long)timeout_ms);
+			sfu_admin_client_send_error(p->client, p->client_id,
+			    SFU_ERR_ERROR, reason);
+		}
+		relay_pending_remove(r, p);
 	}
 }
 

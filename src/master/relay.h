@@ -61,6 +61,13 @@ void	sfu_relay_on_worker_message(struct sfu_relay *r, struct sfu_slot *s,
  */
 void	sfu_relay_on_worker_gone(struct sfu_relay *r, struct sfu_slot *s,
 	    const char *why, msgpack_packer *pk);
+/*
+ * Fails the requests older than timeout_ms (Error to the client, NULL to
+ * an internal callback), so nothing waits forever on a lost response.
+ */
+void	sfu_relay_expire(struct sfu_relay *r, uint64_t timeout_ms);
+#define SFU_RELAY_TIMEOUT_MS	30000
+
 /* The client is gone: its pending responses are dropped silently. */
 void	sfu_relay_on_client_closed(struct sfu_relay *r,
 	    struct sfu_admin_client *c);
