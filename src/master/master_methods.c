@@ -126,9 +126,13 @@ master_method_reload(struct sfu_master *m, struct sfu_admin_client *c,
 	msgpack_packer *pk = NULL;
 
 	if (sfu_master_reload(m, &err) == -1) {
+		/*
+		 * master.reload takes no arguments: a bad config file is an
+		 * Error (the reason has file:line), not a TypeError.
+		 */
 		sfu_admin_client_send_error(c, req->id,
-		    err.kind == SFU_ERR_NONE ? SFU_ERR_ERROR : err.kind,
-		    err.reason);
+		    err.kind == SFU_ERR_INVALID_STATE ? SFU_ERR_INVALID_STATE :
+		    SFU_ERR_ERROR, err.reason);
 		return;
 	}
 	pk = sfu_msg_begin_response(&m->builder, req->id, true);

@@ -540,3 +540,649 @@ def tempdir(prefix="sfud-t-"):
             tap.diag("kept %s" % path)
         else:
             shutil.rmtree(path, ignore_errors=True)
+
+
+# --- the master (sfud) and its admin socket ---
+#
+#   with sfu.tempdir() as tmp:
+#       m = sfu.Master(tmp, workers=2)      # writes tmp/sfud.conf
+#       try:
+#           m.start()                        # waits for the admin socket
+#           ws = m.wait_ready(2)             # master.workers, all running
+#           c = m.client()                   # an AdminClient
+#           r = c.call("worker.dump", worker=0)
+#       finally:
+#           m.stop()                         # TERM, deadline, KILL
+#       m.check_aftermath()                  # 3 tests: socket, pid, workers
+#
+# Worker pids are learned from every master.workers answer, every
+# worker.spawned/worker.died event read through a client and the "worker
+# N pid P started" lines of the error log; stop() kills whichever of them
+# still runs, so no test leaves a worker behind even when it fails.
+
+def sfud_path():
+    return os.path.join(builddir(), "src", "master", "sfud")
+
+
+def proc_stat(pid):
+    """(state, starttime) of pid from /proc, or None if there is none."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read().decode("ascii", "replace")
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    rest = data[data.rfind(")") + 2:].split()
+    try:
+        return rest[0], int(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def pid_alive(pid, starttime=None):
+    """Whether pid runs (zombies count as gone); with starttime, whether
+    it is still that same process."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    st = proc_stat(pid)
+    if st is None or st[0] in ("Z", "X", "x"):
+        return False
+    return starttime is None or st[1] == starttime
+
+
+def wait_pids_gone(pids, timeout=5.0):
+    """Polls until none of pids (a dict pid -> starttime, or a list) runs.
+    Returns those still running at the deadline (sorted)."""
+    if not isinstance(pids, dict):
+        pids = {p: None for p in pids}
+    deadline = time.monotonic() + timeout
+    while True:
+        left = sorted(p for p, t in pids.items() if pid_alive(p, t))
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.02)
+
+
+def fd_targets(pid):
+    """{fd number: readlink target} of pid's open fds."""
+    out = {}
+    d = "/proc/%d/fd" % pid
+    for name in os.listdir(d):
+        try:
+            out[int(name)] = os.readlink(os.path.join(d, name))
+        except (FileNotFoundError, ValueError):
+            pass
+    return out
+
+
+class AdminClient:
+    """One connection to the master's admin socket. Every wait has a
+    deadline: Timeout (an AssertionError) when it passes, ChannelClosed
+    when the master closed the connection first."""
+
+    def __init__(self, path, timeout=DEFAULT_TIMEOUT, master=None):
+        self.path = path
+        self.master = master        # told about worker pids seen here
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(path)
+        except BaseException:
+            self.sock.close()
+            raise
+        self.sock.setblocking(False)
+        self._rx = FrameDecoder()
+        self._msgs = collections.deque()
+        self._eof = False
+        self._next_id = 1
+        self.decode_errors = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+            self._eof = True
+
+    def fileno(self):
+        return self.sock.fileno() if self.sock is not None else -1
+
+    def _read(self):
+        try:
+            data = self.sock.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except ConnectionError:
+            data = b""
+        if not data:
+            self._eof = True
+            return
+        self._rx.feed(data)
+        for payload in self._rx.frames():
+            try:
+                msg = unpack(payload)
+            except Exception as e:
+                self.decode_errors.append((payload, repr(e)))
+                msg = {"__undecodable__": payload}
+            self._learn(msg)
+            self._msgs.append(msg)
+
+    def _learn(self, msg):
+        if self.master is None or not is_notification(msg):
+            return
+        if msg.get("event") in ("worker.spawned", "worker.died"):
+            d = msg.get("data")
+            if isinstance(d, dict) and isinstance(d.get("pid"), int):
+                self.master.learn_pid(d["pid"])
+
+    def _pump(self, timeout, until=None, out=b""):
+        deadline = time.monotonic() + timeout
+        out = memoryview(out)
+        while True:
+            if not out and (until is None or until()):
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self.sock is None:
+                if out:
+                    raise ChannelClosed("client already closed")
+                time.sleep(min(left, 0.01))
+                continue
+            rl = [] if self._eof else [self.sock]
+            wl = [self.sock] if out else []
+            if not rl and not wl:
+                time.sleep(min(left, 0.01))
+                continue
+            r, w, _ = select.select(rl, wl, [], min(left, 0.05))
+            if r:
+                self._read()
+            if w and out:
+                try:
+                    n = self.sock.send(out[:1 << 18])
+                    out = out[n:]
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except (BrokenPipeError, ConnectionResetError) as e:
+                    raise ChannelClosed("master closed the connection: %s"
+                                        % e)
+
+    # --- sending ---
+
+    def send_raw(self, data, timeout=10):
+        if not self._pump(timeout, out=bytes(data)):
+            raise Timeout("admin client: could not write %d bytes in %gs" %
+                          (len(data), timeout))
+
+    def send(self, obj, timeout=10):
+        self.send_raw(encode(obj), timeout)
+
+    def new_id(self):
+        id = self._next_id
+        self._next_id = (self._next_id + 1) & 0xffffffff
+        return id
+
+    @staticmethod
+    def request(method, data=None, worker=None, handler_id=None, id=0):
+        msg = request_msg(method, data, handler_id, id)
+        if worker is not None:
+            msg["worker"] = worker
+        return msg
+
+    def send_request(self, method, data=None, worker=None, handler_id=None,
+                     id=None):
+        """Sends a request without waiting; returns its id."""
+        if id is None:
+            id = self.new_id()
+        self.send(self.request(method, data, worker, handler_id, id))
+        return id
+
+    # --- receiving ---
+
+    def recv(self, timeout=DEFAULT_TIMEOUT):
+        """The next message, in arrival order."""
+        if not self._pump(timeout, until=lambda: self._msgs or self._eof):
+            raise Timeout("admin client: no message within %gs" % timeout)
+        if self._msgs:
+            return self._msgs.popleft()
+        raise ChannelClosed("master closed the admin connection")
+
+    def wait_response(self, id, timeout=DEFAULT_TIMEOUT, what=None):
+        """The response with this id; other messages stay queued."""
+        def found():
+            return any(is_response(m, id) for m in self._msgs) or self._eof
+        if not self._pump(timeout, until=found):
+            raise Timeout("admin client: no response to %s within %gs" %
+                          (what or "id %d" % id, timeout))
+        for m in self._msgs:
+            if is_response(m, id):
+                self._msgs.remove(m)
+                return m
+        raise ChannelClosed("master closed the admin connection before "
+                            "answering %s" % (what or "id %d" % id))
+
+    def call(self, method, data=None, worker=None, handler_id=None,
+             timeout=DEFAULT_TIMEOUT, id=None):
+        """Sends a request and returns its response (a dict)."""
+        id = self.send_request(method, data, worker, handler_id, id)
+        return self.wait_response(id, timeout, "%s (id %d)" % (method, id))
+
+    def next_notification(self, timeout=DEFAULT_TIMEOUT, event=None):
+        """The first queued or arriving notification (with this event, if
+        given); responses and other notifications stay queued."""
+        def match(m):
+            return is_notification(m) and (event is None or
+                                           m.get("event") == event)
+
+        def found():
+            return any(match(m) for m in self._msgs) or self._eof
+        if not self._pump(timeout, until=found):
+            raise Timeout("admin client: no %s notification within %gs" %
+                          (event or "", timeout))
+        for m in self._msgs:
+            if match(m):
+                self._msgs.remove(m)
+                return m
+        raise ChannelClosed("master closed the admin connection while "
+                            "waiting for a notification")
+
+    def expect_silence(self, duration=0.3):
+        """Listens for duration seconds; returns (and unqueues) whatever
+        arrived. [] means silence."""
+        self._pump(duration, until=lambda: False)
+        got = list(self._msgs)
+        self._msgs.clear()
+        return got
+
+    def pending(self):
+        return list(self._msgs)
+
+    def wait_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Waits for the master to close the connection (reading, and
+        queueing, whatever comes first). True on EOF, False on timeout."""
+        return self._pump(timeout, until=lambda: self._eof)
+
+    @property
+    def eof(self):
+        return self._eof
+
+
+class Master:
+    """A real sfud started from a config written into dir."""
+
+    LOG_STARTED_RE = re.compile(r"worker (\d+) pid (\d+) started")
+
+    def __init__(self, dir, workers=1, worker_bin=None, env=None,
+                 log_level="info", main="", admin="", worker="",
+                 daemon=False, name="sfud"):
+        self.dir = dir
+        self.name = name
+        self.conf_path = os.path.join(dir, name + ".conf")
+        self.pid_path = os.path.join(dir, name + ".pid")
+        self.sock_path = os.path.join(dir, name + ".sock")
+        self.log_path = os.path.join(dir, name + ".log")
+        self.stdout_path = os.path.join(dir, name + ".stdout")
+        self.stderr_path = os.path.join(dir, name + ".stderr")
+        self.worker_bin = worker_bin or worker_path()
+        self.env = env
+        self.proc = None            # subprocess.Popen (daemon off)
+        self.daemon_pid = None      # a daemon is not our child
+        self.returncode = None
+        self.worker_pids = {}       # pid -> starttime (None: unknown)
+        self.stragglers = None      # workers stop() had to kill
+        self._ctl = None
+        self._failed_at_start = tap.failed()
+        self.write_conf(workers=workers, log_level=log_level, main=main,
+                        admin=admin, worker=worker, daemon=daemon)
+
+    def __repr__(self):
+        return "<Master pid=%s>" % (self.pid,)
+
+    @property
+    def pid(self):
+        if self.proc is not None:
+            return self.proc.pid
+        return self.daemon_pid
+
+    # --- config ---
+
+    def conf_text(self, workers=1, log_level="info", main="", admin="",
+                  worker="", daemon=False):
+        return ("# written by %s\n"
+                "daemon %s;\n"
+                "pid %s;\n"
+                "error_log %s %s;\n"
+                "worker_processes %s;\n"
+                "%s\n"
+                "admin {\n"
+                "    listen %s;\n"
+                "%s\n"
+                "}\n"
+                "worker {\n"
+                "%s\n"
+                "}\n") % (os.path.basename(sys.argv[0]),
+                          "on" if daemon else "off", self.pid_path,
+                          self.log_path, log_level, workers, main,
+                          self.sock_path, admin, worker)
+
+    def write_conf(self, text=None, **kw):
+        """Writes the config (text as is, or conf_text(**kw)) atomically,
+        so a reload never reads half a file. Returns the text."""
+        if text is None:
+            text = self.conf_text(**kw)
+        tmp = self.conf_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, self.conf_path)
+        return text
+
+    def environ(self):
+        env = dict(os.environ if self.env is None else self.env)
+        env["SFUD_WORKER_BIN"] = self.worker_bin
+        return env
+
+    # --- starting ---
+
+    def start(self, wait=True, timeout=10):
+        """Runs sfud -c CONF (daemon off), waits for the admin socket to
+        accept connections. Raises Timeout (with the log) if it does
+        not."""
+        import subprocess
+        path = sfud_path()
+        if not os.access(path, os.X_OK):
+            raise RuntimeError("%s is not built (SFUD_BUILDDIR=%s)" %
+                               (path, builddir()))
+        sys.stdout.flush()
+        with open(self.stdout_path, "ab") as out, \
+                open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen([path, "-c", self.conf_path],
+                                         env=self.environ(),
+                                         stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=err,
+                                         close_fds=True)
+        self.returncode = None
+        _live[self.proc.pid] = self
+        if wait:
+            self.wait_socket(timeout)
+        return self
+
+    def start_daemon(self, timeout=15):
+        """Runs sfud -c CONF for a config with "daemon on": returns the
+        CompletedProcess of the starting process; learns the daemon's pid
+        from the pid file."""
+        r = self.run_sfud(["-c", self.conf_path], timeout)
+        pid = self.read_pid_file()
+        if pid is not None and pid_alive(pid):
+            self.daemon_pid = pid
+            _live[pid] = self
+        return r
+
+    def run_sfud(self, args, timeout=15):
+        """Runs sfud with args (e.g. ["-s", "stop", "-c", conf]) to the
+        end; returns the CompletedProcess (text stdout and stderr). The
+        process gets killed past the timeout (TimeoutExpired raised)."""
+        import subprocess
+        sys.stdout.flush()
+        return subprocess.run([sfud_path()] + list(args), env=self.environ(),
+                              stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True,
+                              timeout=timeout)
+
+    def read_pid_file(self):
+        try:
+            with open(self.pid_path) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def alive(self):
+        if self.proc is not None:
+            if self.returncode is None:
+                self.returncode = self.proc.poll()
+            return self.returncode is None
+        if self.daemon_pid is not None:
+            return pid_alive(self.daemon_pid)
+        return False
+
+    def wait_socket(self, timeout=10):
+        """Polls until a connect() to the admin socket succeeds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.settimeout(1)
+                s.connect(self.sock_path)
+                return True
+            except OSError:
+                pass
+            finally:
+                s.close()
+            if not self.alive():
+                raise ChannelClosed("sfud exited (%s) before its admin "
+                                    "socket accepted a connection; log:\n%s"
+                                    % (self.returncode,
+                                       self.tail_all(30)))
+            if time.monotonic() >= deadline:
+                raise Timeout("sfud: admin socket %s not ready within %gs; "
+                              "log:\n%s" % (self.sock_path, timeout,
+                                            self.tail_all(30)))
+            time.sleep(0.02)
+
+    # --- talking ---
+
+    def client(self, timeout=DEFAULT_TIMEOUT):
+        """A new admin connection."""
+        return AdminClient(self.sock_path, timeout, master=self)
+
+    @property
+    def ctl(self):
+        """The helper's own long-lived connection."""
+        if self._ctl is None or self._ctl.eof:
+            if self._ctl is not None:
+                self._ctl.close()
+            self._ctl = self.client()
+        return self._ctl
+
+    def close_ctl(self):
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+
+    def call(self, method, data=None, worker=None, handler_id=None,
+             timeout=DEFAULT_TIMEOUT):
+        return self.ctl.call(method, data, worker, handler_id, timeout)
+
+    def status(self):
+        r = self.call("master.status")
+        return r.get("data") if r.get("accepted") else None
+
+    def learn_pid(self, pid):
+        if isinstance(pid, int) and pid > 0 and pid not in self.worker_pids:
+            st = proc_stat(pid)
+            self.worker_pids[pid] = st[1] if st else None
+
+    def workers(self):
+        """master.workers' list (learning every pid in it)."""
+        r = self.call("master.workers")
+        ws = (r.get("data") or {}).get("workers")
+        if not isinstance(ws, list):
+            raise AssertionError("master.workers: bad answer %r" % (r,))
+        for w in ws:
+            self.learn_pid(w.get("pid"))
+        return ws
+
+    def wait_workers(self, cond, timeout=10, what="workers"):
+        """Polls master.workers until cond(list) is true; returns the
+        list, or raises Timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            ws = self.workers()
+            if cond(ws):
+                return ws
+            if time.monotonic() >= deadline:
+                raise Timeout("sfud: %s not reached within %gs; last "
+                              "master.workers: %r" % (what, timeout, ws))
+            time.sleep(0.05)
+
+    def wait_ready(self, n, timeout=10, generation=None):
+        """Waits until master.workers lists exactly n workers, all
+        running (of generation, if given); returns them sorted by
+        index."""
+        def ready(ws):
+            return len(ws) == n and all(
+                w.get("state") == "running" and isinstance(w.get("pid"), int)
+                and (generation is None or w.get("generation") == generation)
+                for w in ws)
+        ws = self.wait_workers(ready, timeout, "%d running workers" % n)
+        return sorted(ws, key=lambda w: w.get("index"))
+
+    # --- the error log ---
+
+    def log(self):
+        """The error log as text ("" if it does not exist)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+        for mt in self.LOG_STARTED_RE.finditer(text):
+            self.learn_pid(int(mt.group(2)))
+        return text
+
+    def log_size(self):
+        """Where the log ends now: give it to wait_log(since=...)."""
+        return len(self.log())
+
+    def wait_log(self, regex, timeout=DEFAULT_TIMEOUT, since=0):
+        """Waits for regex in the log (past offset since); returns the
+        match or None."""
+        rx = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        while True:
+            mt = rx.search(self.log(), since)
+            if mt or time.monotonic() >= deadline:
+                return mt
+            time.sleep(0.02)
+
+    def stderr(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def tail_all(self, n=30):
+        lines = self.log().splitlines()[-n:]
+        err = self.stderr().splitlines()[-n:]
+        return "\n".join(["--- %s" % self.log_path] + lines +
+                         ["--- stderr"] + err)
+
+    # --- signals and stopping ---
+
+    def send_signal(self, signo):
+        pid = self.pid
+        if pid is not None and self.alive():
+            os.kill(pid, signo)
+
+    def wait_exit(self, timeout=DEFAULT_TIMEOUT):
+        """Waits for the master to exit; returns its exit code (negative:
+        the signal), None if it still runs (a daemon: 0 once gone, its
+        code is not ours to know)."""
+        import subprocess
+        if self.proc is not None:
+            if self.returncode is None:
+                try:
+                    self.returncode = self.proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    return None
+            _live.pop(self.proc.pid, None)
+            return self.returncode
+        if self.daemon_pid is not None:
+            if wait_pids_gone([self.daemon_pid], timeout):
+                return None
+            _live.pop(self.daemon_pid, None)
+            return 0
+        return self.returncode
+
+    def stop(self, timeout=10, signo=signal.SIGTERM):
+        """SIGTERM (or signo), waits up to timeout, then SIGKILL; kills
+        every worker pid learned that still runs. Returns the exit code of
+        the signalled master (None when it had to be killed or was not
+        running)."""
+        code = None
+        try:
+            self.log()          # learn pids from the "started" lines
+            if self.alive():
+                try:
+                    self.send_signal(signo)
+                except ProcessLookupError:
+                    pass
+                code = self.wait_exit(timeout)
+                if code is None:
+                    tap.diag("sfud pid %s still runs %gs after signal %d: "
+                             "SIGKILL" % (self.pid, timeout, signo))
+                    try:
+                        os.kill(self.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                    self.wait_exit(5)
+            elif self.proc is not None:
+                code = self.wait_exit(1)
+        finally:
+            self.close_ctl()
+            self.log()
+            # Workers exit on channel EOF: give them time, then kill and
+            # remember the stragglers for check_aftermath().
+            self.stragglers = self._kill_workers(grace=5.0)
+            if tap.failed() > self._failed_at_start:
+                tap.diag(self.tail_all(40))
+                self._failed_at_start = tap.failed()
+        return code
+
+    def _kill_workers(self, grace=2.0):
+        """Gives the learned workers grace seconds to exit, then SIGKILLs
+        those left (reporting them); returns their pids."""
+        left = wait_pids_gone(self.worker_pids, grace)
+        for pid in left:
+            tap.diag("worker pid %d still runs after the master: SIGKILL" %
+                     pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return left
+
+    def cleanup(self):
+        if self.alive():
+            self.stop(timeout=5)
+        else:
+            self.close_ctl()
+            self._kill_workers(grace=0.5)
+        if self.proc is not None:
+            _live.pop(self.proc.pid, None)
+        if self.daemon_pid is not None:
+            _live.pop(self.daemon_pid, None)
+
+    def live_workers(self, timeout=5.0):
+        """The learned worker pids still running after waiting up to
+        timeout for them to go."""
+        self.log()
+        return wait_pids_gone(self.worker_pids, timeout)
+
+    def check_aftermath(self, name="sfud"):
+        """Three tests: the admin socket and the pid file are gone, and no
+        worker the master ever had still runs."""
+        tap.ok(not os.path.exists(self.sock_path),
+               "%s: admin socket removed" % name)
+        tap.ok(not os.path.exists(self.pid_path),
+               "%s: pid file removed" % name)
+        left = set(self.stragglers or [])
+        left.update(self.live_workers(0 if left else 5.0))
+        tap.is_(sorted(left), [], "%s: no worker left (of %d seen)" %
+                (name, len(self.worker_pids)))
+        self._kill_workers(grace=0)
