@@ -134,12 +134,18 @@ main_daemonize(int *ready_fd)
 		}
 		buf[got] = '\0';
 		waitpid(pid, NULL, 0);
+
+		/*
+		 * _exit: the config and the rest belong to the daemon now;
+		 * this process only reports.
+		 */
 		if (strncmp(buf, "ok", 2) == 0) {
-			exit(0);
+			_exit(0);
 		}
 		fprintf(stderr, "sfud: %s\n", got > 0 ? buf :
 		    "the master exited during start-up (see the error log)");
-		exit(1);
+		fflush(stderr);
+		_exit(1);
 	}
 	close(p[0]);
 	if (setsid() == -1) {

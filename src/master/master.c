@@ -109,12 +109,14 @@ master_on_admin_request(void *ctx, struct sfu_admin_client *c,
     const uint8_t *raw, size_t len)
 {
 	struct sfu_master *m = ctx;
+	struct sfu_master_client *mc = NULL;
 
 	(void)raw;
 	(void)len;
 	if (sfu_admin_client_get_data(c) == NULL) {
-		sfu_admin_client_set_data(c,
-		    sfu_xcalloc(1, sizeof(struct sfu_master_client)));
+		mc = sfu_xcalloc(1, sizeof(*mc));
+		TAILQ_INSERT_TAIL(&m->clients, mc, entry);
+		sfu_admin_client_set_data(c, mc);
 	}
 	if (strncmp(req->method, "master.", 7) == 0) {
 		sfu_master_handle_method(m, c, req);
@@ -127,10 +129,14 @@ static void
 master_on_admin_client_closed(void *ctx, struct sfu_admin_client *c)
 {
 	struct sfu_master *m = ctx;
+	struct sfu_master_client *mc = sfu_admin_client_get_data(c);
 
 	sfu_relay_on_client_closed(m->relay, c);
-	master_client_free(sfu_admin_client_get_data(c));
-	sfu_admin_client_set_data(c, NULL);
+	if (mc != NULL) {
+		TAILQ_REMOVE(&m->clients, mc, entry);
+		master_client_free(mc);
+		sfu_admin_client_set_data(c, NULL);
+	}
 }
 
 static const struct sfu_admin_listener master_admin_listener = {
@@ -343,6 +349,7 @@ sfu_master_new(const char *conf_path, struct sfu_master_conf *conf,
 	m->log_fd = -1;
 	m->ready_fd = -1;
 	TAILQ_INIT(&m->slots);
+	TAILQ_INIT(&m->clients);
 	sfu_log_init(&m->log);
 	sfu_log_set_current(&m->log);
 	sfu_msg_builder_init(&m->builder);
@@ -424,6 +431,7 @@ sfu_master_run(struct sfu_master *m)
 void
 sfu_master_free(struct sfu_master *m)
 {
+	struct sfu_master_client *mc = NULL;
 	struct sfu_slot *s = NULL;
 
 	if (m == NULL) {
@@ -443,6 +451,12 @@ sfu_master_free(struct sfu_master *m)
 	}
 	sfu_admin_free(m->admin);
 	m->admin = NULL;
+
+	/* sfu_admin_free() calls no callback: free what clients left. */
+	while ((mc = TAILQ_FIRST(&m->clients)) != NULL) {
+		TAILQ_REMOVE(&m->clients, mc, entry);
+		master_client_free(mc);
+	}
 	if (m->conf != NULL) {
 		master_remove_pid_file(m);
 	}

@@ -54,6 +54,7 @@ struct sfu_slot {
 	struct sfu_timer_handle	*link_timer;	/* owned: broken channel */
 	pid_t			 link_broken_pid;
 	unsigned		 routers;	/* kept by relay.c */
+	unsigned		 routers_creating; /* createRouter in flight */
 	unsigned		 entities;	/* kept by relay.c */
 	bool			 ping_outstanding;
 	uint64_t		 ping_sent_ms;	/* monotonic */
@@ -75,7 +76,9 @@ struct sfu_master_client {
 	bool		 all_events;
 	char		**names;	/* owned: event names or targetIds */
 	size_t		 nnames;
+	TAILQ_ENTRY(sfu_master_client) entry;
 };
+TAILQ_HEAD(sfu_master_client_list, sfu_master_client);
 
 struct sfu_master {
 	struct event_base	*base;		/* owned */
@@ -87,6 +90,7 @@ struct sfu_master {
 	struct sfu_admin	*admin;		/* owned */
 	struct sfu_relay	*relay;		/* owned */
 	struct sfu_slot_list	 slots;		/* owned */
+	struct sfu_master_client_list clients;	/* owned: per admin client */
 	unsigned		 generation;
 	enum sfu_master_state	 state;
 	uint64_t		 started_wall_ms;

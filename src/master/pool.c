@@ -306,7 +306,9 @@ sfu_pool_least_loaded(struct sfu_master *m)
 		    s->link == NULL) {
 			continue;
 		}
-		if (best == NULL || s->routers < best->routers) {
+		/* Creates in flight count, or a burst lands on one worker. */
+		if (best == NULL || s->routers + s->routers_creating <
+		    best->routers + best->routers_creating) {
 			best = s;
 		}
 	}

@@ -198,6 +198,10 @@ relay_pending_remove(struct sfu_relay *r, struct relay_pending *p)
 {
 	char key[16];
 
+	if (p->method != NULL && p->method->router) {
+		p->slot->routers_creating--;
+	}
+
 	relay_pending_key(key, sizeof(key), p->id);
 	sfu_strmap_remove(r->pending, key);
 	TAILQ_REMOVE(&r->pending_list, p, entry);
@@ -367,6 +371,45 @@ relay_reply_error(struct sfu_admin_client *c, uint32_t id,
 
 /* --- routing --- */
 
+/*
+ * worker.closeRouter {routerId} and the like name the entity in data:
+ * route them to its owner (also when that worker is draining and so
+ * cannot be named by index). Returns false when req is not such a close.
+ */
+static bool
+relay_close_target(struct sfu_relay *r, const struct sfu_msg_request *req,
+    struct relay_entity **e)
+{
+	const struct relay_method *rm = relay_find_method(req->method);
+	char id[SFU_MSG_ID_MAX];
+
+	*e = NULL;
+	if (rm == NULL || rm->kind != RELAY_CLOSE || rm->id_field == NULL ||
+	    strncmp(req->method, "worker.", 7) != 0) {
+		return false;
+	}
+	if (sfu_msg_get_strbuf(req->data, "data", rm->id_field,
+	    SFU_MSG_REQUIRED, id, sizeof(id), NULL) == 1) {
+		*e = sfu_strmap_get(r->entities, id);
+	}
+	return true;
+}
+
+/* A create for id already sent and not answered yet. */
+static bool
+relay_create_pending(const struct sfu_relay *r, const char *id)
+{
+	const struct relay_pending *p = NULL;
+
+	TAILQ_FOREACH(p, &r->pending_list, entry) {
+		if (p->method != NULL && p->method->kind == RELAY_CREATE &&
+		    strcmp(p->entity_id, id) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static struct sfu_slot *
 relay_route(struct sfu_relay *r, struct sfu_admin_client *c,
     const struct sfu_msg_request *req)
@@ -387,6 +430,14 @@ relay_route(struct sfu_relay *r, struct sfu_admin_client *c,
 		if (e == NULL) {
 			relay_reply_error(c, req->id, SFU_ERR_NOT_FOUND,
 			    "handlerId: no entity '%s'", req->handler_id);
+			return NULL;
+		}
+		s = e->slot;
+	} else if (relay_close_target(r, req, &e)) {
+		if (e == NULL) {
+			relay_reply_error(c, req->id, SFU_ERR_NOT_FOUND,
+			    "data.%s: no entity with that id",
+			    relay_find_method(req->method)->id_field);
 			return NULL;
 		}
 		s = e->slot;
@@ -453,7 +504,8 @@ sfu_relay_forward(struct sfu_relay *r, struct sfu_admin_client *c,
 			return;
 		}
 		if (rm->kind == RELAY_CREATE && got == 1 &&
-		    sfu_strmap_get(r->entities, id) != NULL) {
+		    (sfu_strmap_get(r->entities, id) != NULL ||
+		    relay_create_pending(r, id))) {
 			relay_reply_error(c, req->id, SFU_ERR_TYPE,
 			    "%s: an entity with id '%s' already exists",
 			    sfu_msg_path(path, sizeof(path), "data",
@@ -472,6 +524,9 @@ sfu_relay_forward(struct sfu_relay *r, struct sfu_admin_client *c,
 	p->client = c;
 	p->client_id = req->id;
 	p->method = rm;
+	if (rm != NULL && rm->router) {
+		s->routers_creating++;
+	}
 	snprintf(p->entity_id, sizeof(p->entity_id), "%s", id);
 	if (req->has_handler_id) {
 		snprintf(p->parent_id, sizeof(p->parent_id), "%s",

@@ -66,6 +66,13 @@ def worker_path():
     return os.path.join(builddir(), "src", "worker", "sfud-worker")
 
 
+def fake_worker_path():
+    """t/lib/fake_worker.py: a test double that speaks the worker channel
+    and keeps a toy entity tree (routers, transports, ...), for master
+    tests: Master(dir, worker_bin=sfu.fake_worker_path())."""
+    return os.path.join(srcdir(), "t", "lib", "fake_worker.py")
+
+
 # --- MessagePack and framing ---
 
 def pack(obj):
