@@ -2,14 +2,20 @@
  * SPDX-License-Identifier: MIT
  *
  * Shared unit test helpers: the event_base + socketpair fixture, the
- * bounded loop runner and the format-driven MessagePack packer described
- * in helpers.h. Linked into every unit test program, so it stays generic.
+ * bounded loop runner, the format-driven MessagePack packer and the
+ * temporary directory helpers described in helpers.h. Linked into every unit
+ * test program, so it stays generic.
  */
 #include "config.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +29,7 @@
 #include <event2/event.h>
 #include <msgpack.h>
 
+#include "common/mem.h"
 #include "helpers.h"
 
 /* --- event_base + socketpair fixture --- */
@@ -271,4 +278,95 @@ helpers_pack_sbuf(msgpack_sbuffer *sb, const char *fmt, ...)
 	va_start(ap, fmt);
 	helpers_packv(&pk, &fmt, &ap);
 	va_end(ap);
+}
+
+/* --- temporary directories --- */
+
+int
+helpers_mkdtemp(char *buf, size_t size, const char *name)
+{
+	const char *base = NULL;
+	int n = 0;
+
+	base = getenv("TMPDIR");
+	if (base == NULL || base[0] == '\0') {
+		base = "/tmp";
+	}
+	n = snprintf(buf, size, "%s/%s.XXXXXX", base, name);
+	if (n < 0 || (size_t)n >= size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkdtemp(buf) == NULL ? -1 : 0;
+}
+
+static int
+helpers_rm_one(
+    const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+int
+helpers_rmtree(const char *path)
+{
+	/* nftw() also passes on helpers_rm_one's -1 (from remove()). */
+	if (nftw(path, helpers_rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		return -1;
+	}
+	return 0;
+}
+
+char *
+helpers_write_file(
+    const char *dir, const char *rel, const void *data, size_t len)
+{
+	char *path = NULL;
+	FILE *fp = NULL;
+
+	path = sfu_xasprintf("%s/%s", dir, rel);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fclose(fp), 0);
+	return path;
+}
+
+void
+helpers_make_dir(const char *dir, const char *rel)
+{
+	char *path = NULL;
+
+	path = sfu_xasprintf("%s/%s", dir, rel);
+	assert_int_equal(mkdir(path, 0700), 0);
+	free(path);
+}
+
+int
+helpers_setup_tmpdir(void **state, const char *name)
+{
+	struct helpers_tmpdir *t = NULL;
+
+	t = sfu_xcalloc(1, sizeof(*t));
+	if (helpers_mkdtemp(t->path, sizeof(t->path), name) == -1) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+int
+helpers_teardown_tmpdir(void **state)
+{
+	struct helpers_tmpdir *t = *state;
+	int rc = 0;
+
+	rc = helpers_rmtree(t->path);
+	free(t);
+	*state = NULL;
+	return rc;
 }

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -187,15 +186,6 @@ tclient_request(struct tclient *tc, uint32_t id, const char *method)
 
 /* --- fixture --- */
 
-static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 static void
 on_request(void *ctx, struct sfu_admin_client *c,
     const struct sfu_msg_request *req, const msgpack_object *root,
@@ -254,16 +244,10 @@ static int
 setup_admin(void **state)
 {
 	struct fixture *f = NULL;
-	const char *tmp = NULL;
 	int i = 0;
 
 	f = sfu_xcalloc(1, sizeof(*f));
-	tmp = getenv("TMPDIR");
-	if (tmp == NULL || tmp[0] == '\0') {
-		tmp = "/tmp";
-	}
-	snprintf(f->dir, sizeof(f->dir), "%s/test_admin.XXXXXX", tmp);
-	if (mkdtemp(f->dir) == NULL) {
+	if (helpers_mkdtemp(f->dir, sizeof(f->dir), "test_admin") == -1) {
 		free(f);
 		return -1;
 	}
@@ -300,7 +284,7 @@ teardown_admin(void **state)
 	f->admin = NULL;
 	event_base_free(f->base);
 	sfu_msg_builder_release(&f->builder);
-	rc = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rc = helpers_rmtree(f->dir);
 	free(f);
 	*state = NULL;
 	return rc;

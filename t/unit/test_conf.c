@@ -8,10 +8,7 @@
  */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,84 +24,21 @@
 #include "common/conf.h"
 #include "common/error.h"
 #include "common/mem.h"
+#include "helpers.h"
 
 /* --- helpers --- */
-
-struct tmpdir {
-	char path[PATH_MAX]; /* the mkdtemp() directory */
-};
-
-static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup_tmpdir(void **state)
 {
-	struct tmpdir *t = NULL;
-	const char *base = NULL;
-
-	t = sfu_xcalloc(1, sizeof(*t));
-	base = getenv("TMPDIR");
-	if (base == NULL || base[0] == '\0') {
-		base = "/tmp";
-	}
-	snprintf(t->path, sizeof(t->path), "%s/test_conf.XXXXXX", base);
-	if (mkdtemp(t->path) == NULL) {
-		free(t);
-		return -1;
-	}
-	*state = t;
-	return 0;
+	return helpers_setup_tmpdir(state, "test_conf");
 }
 
-static int
-teardown_tmpdir(void **state)
-{
-	struct tmpdir *t = *state;
-	int rc = 0;
-
-	rc = nftw(t->path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(t);
-	*state = NULL;
-	return rc;
-}
-
-/* Writes len bytes of text to dir/rel; returns the full path (owned). */
+/* Writes text to dir/rel; returns the full path (owned). */
 static char *
-write_file_len(
-    const struct tmpdir *t, const char *rel, const char *text, size_t len)
+write_file(const struct helpers_tmpdir *t, const char *rel, const char *text)
 {
-	char *path = NULL;
-	FILE *fp = NULL;
-
-	path = sfu_xasprintf("%s/%s", t->path, rel);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
-	return path;
-}
-
-static char *
-write_file(const struct tmpdir *t, const char *rel, const char *text)
-{
-	return write_file_len(t, rel, text, strlen(text));
-}
-
-static void
-make_dir(const struct tmpdir *t, const char *rel)
-{
-	char *path = NULL;
-
-	path = sfu_xasprintf("%s/%s", t->path, rel);
-	assert_int_equal(mkdir(path, 0700), 0);
-	free(path);
+	return helpers_write_file(t->path, rel, text, strlen(text));
 }
 
 static struct sfu_conf *
@@ -389,7 +323,7 @@ test_conf_parse_string_honours_len(void **state)
 static void
 test_conf_parse_file_reads_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *path = NULL;
@@ -410,12 +344,12 @@ test_conf_parse_file_reads_file(void **state)
 static void
 test_conf_include_resolves_relative_paths(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL, *a = NULL, *b = NULL;
 
-	make_dir(t, "sub");
+	helpers_make_dir(t->path, "sub");
 	main_path =
 	    write_file(t, "main.conf", "first;\ninclude sub/a.conf;\nlast;\n");
 	a = write_file(t, "sub/a.conf", "\na1;\ninclude b.conf;\n");
@@ -442,7 +376,7 @@ test_conf_include_resolves_relative_paths(void **state)
 static void
 test_conf_include_absolute_path(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *inc = NULL, *text = NULL;
@@ -462,7 +396,7 @@ test_conf_include_absolute_path(void **state)
 static void
 test_conf_include_glob_in_sorted_order(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL;
@@ -470,7 +404,7 @@ test_conf_include_glob_in_sorted_order(void **state)
 	char *paths[4];
 	size_t i;
 
-	make_dir(t, "conf.d");
+	helpers_make_dir(t->path, "conf.d");
 	for (i = 0; i < 4; i++) {
 		char rel[64], text[64];
 
@@ -497,7 +431,7 @@ test_conf_include_glob_in_sorted_order(void **state)
 static void
 test_conf_include_glob_without_match_is_ok(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL;
@@ -516,12 +450,12 @@ test_conf_include_glob_without_match_is_ok(void **state)
 static void
 test_conf_include_escapes_glob_chars_in_directory(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL, *inc = NULL;
 
-	make_dir(t, "d[1]*");
+	helpers_make_dir(t->path, "d[1]*");
 	main_path = write_file(t, "d[1]*/main.conf", "include *.inc;\n");
 	inc = write_file(t, "d[1]*/x.inc", "x;\n");
 	conf = sfu_conf_parse_file(main_path, &err);
@@ -536,7 +470,7 @@ test_conf_include_escapes_glob_chars_in_directory(void **state)
 static void
 test_conf_include_inside_block_splices(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_conf_directive *w = NULL;
 	struct sfu_error err;
@@ -565,7 +499,7 @@ test_conf_include_inside_block_splices(void **state)
 static void
 test_conf_parse_string_includes_relative_to_name(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *name = NULL, *inc = NULL;
@@ -586,7 +520,7 @@ test_conf_parse_string_includes_relative_to_name(void **state)
 static void
 test_conf_include_accepts_max_nesting(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char rel[32], text[64];
@@ -907,7 +841,7 @@ test_conf_rejects_nul_byte(void **state)
 static void
 test_conf_rejects_file_too_large(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *big = NULL, *path = NULL, *main_path = NULL, *want = NULL;
@@ -918,7 +852,7 @@ test_conf_rejects_file_too_large(void **state)
 	expect_error_len(
 	    big, len, "t.conf: file too large (more than 1048576 bytes)");
 
-	path = write_file_len(t, "big.conf", big, len);
+	path = helpers_write_file(t->path, "big.conf", big, len);
 	conf = sfu_conf_parse_file(path, &err);
 	assert_null(conf);
 	want =
@@ -938,7 +872,7 @@ test_conf_rejects_file_too_large(void **state)
 	free(path);
 
 	/* exactly the limit is fine */
-	path = write_file_len(t, "max.conf", big, len - 1);
+	path = helpers_write_file(t->path, "max.conf", big, len - 1);
 	conf = sfu_conf_parse_file(path, &err);
 	assert_non_null(conf);
 	sfu_conf_free(conf);
@@ -951,7 +885,7 @@ test_conf_rejects_file_too_large(void **state)
 static void
 test_conf_rejects_missing_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *path = NULL, *want = NULL;
@@ -988,7 +922,7 @@ test_conf_rejects_include_argument_count(void **state)
 static void
 test_conf_rejects_include_not_found(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL, *want = NULL;
@@ -1009,7 +943,7 @@ test_conf_rejects_include_not_found(void **state)
 static void
 test_conf_rejects_include_cycle(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *a = NULL, *b = NULL, *self = NULL, *want = NULL;
@@ -1040,7 +974,7 @@ test_conf_rejects_include_cycle(void **state)
 static void
 test_conf_rejects_include_nesting_too_deep(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char rel[32], text[64];
@@ -1073,7 +1007,7 @@ test_conf_rejects_include_nesting_too_deep(void **state)
 static void
 test_conf_rejects_error_in_included_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL, *inc = NULL, *want = NULL;
@@ -1111,7 +1045,7 @@ test_conf_rejects_error_in_included_file(void **state)
 static void
 test_conf_rejects_deep_nesting_across_include(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char text[512];
@@ -1143,12 +1077,12 @@ test_conf_rejects_deep_nesting_across_include(void **state)
 static void
 test_conf_rejects_include_of_directory(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_conf *conf = NULL;
 	struct sfu_error err;
 	char *main_path = NULL, *want = NULL;
 
-	make_dir(t, "dir");
+	helpers_make_dir(t->path, "dir");
 	main_path = write_file(t, "main.conf", "include dir;\n");
 	conf = sfu_conf_parse_file(main_path, &err);
 	assert_null(conf);
@@ -1170,31 +1104,31 @@ main(void)
 	    cmocka_unit_test(test_conf_parses_empty_file),
 	    cmocka_unit_test(test_conf_counts_lines_across_multiline_strings),
 	    cmocka_unit_test(test_conf_parse_string_honours_len),
-	    cmocka_unit_test_setup_teardown(
-	        test_conf_parse_file_reads_file, setup_tmpdir, teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_conf_parse_file_reads_file,
+	        setup_tmpdir, helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_include_resolves_relative_paths, setup_tmpdir,
-	        teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(
-	        test_conf_include_absolute_path, setup_tmpdir, teardown_tmpdir),
+	        helpers_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_conf_include_absolute_path,
+	        setup_tmpdir, helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_include_glob_in_sorted_order, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_include_glob_without_match_is_ok, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_include_escapes_glob_chars_in_directory, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_include_inside_block_splices, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_parse_string_includes_relative_to_name, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_include_accepts_max_nesting, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test(test_conf_accepts_limits),
 	    cmocka_unit_test(test_conf_block_find_returns_first_match),
 	    cmocka_unit_test(test_conf_error_prefixes_file_and_line),
@@ -1212,26 +1146,26 @@ main(void)
 	    cmocka_unit_test(test_conf_rejects_deep_nesting),
 	    cmocka_unit_test(test_conf_rejects_nul_byte),
 	    cmocka_unit_test_setup_teardown(test_conf_rejects_file_too_large,
-	        setup_tmpdir, teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(
-	        test_conf_rejects_missing_file, setup_tmpdir, teardown_tmpdir),
+	        setup_tmpdir, helpers_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_conf_rejects_missing_file,
+	        setup_tmpdir, helpers_teardown_tmpdir),
 	    cmocka_unit_test(test_conf_rejects_include_argument_count),
 	    cmocka_unit_test_setup_teardown(test_conf_rejects_include_not_found,
-	        setup_tmpdir, teardown_tmpdir),
-	    cmocka_unit_test_setup_teardown(
-	        test_conf_rejects_include_cycle, setup_tmpdir, teardown_tmpdir),
+	        setup_tmpdir, helpers_teardown_tmpdir),
+	    cmocka_unit_test_setup_teardown(test_conf_rejects_include_cycle,
+	        setup_tmpdir, helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_rejects_include_nesting_too_deep, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_rejects_error_in_included_file, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_rejects_deep_nesting_across_include, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	    cmocka_unit_test_setup_teardown(
 	        test_conf_rejects_include_of_directory, setup_tmpdir,
-	        teardown_tmpdir),
+	        helpers_teardown_tmpdir),
 	};
 
 	return cmocka_run_group_tests_name("conf", tests, NULL, NULL);

@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -31,39 +30,20 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "master/master_conf.h"
+#include "helpers.h"
 
 /* --- helpers --- */
-
-struct tmpdir {
-	char path[PATH_MAX]; /* the mkdtemp() directory */
-};
-
-static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static int
 setup_tmpdir(void **state)
 {
-	struct tmpdir *t = NULL;
-	const char *base = NULL;
+	struct helpers_tmpdir *t = NULL;
 	char *real = NULL;
 
-	t = sfu_xcalloc(1, sizeof(*t));
-	base = getenv("TMPDIR");
-	if (base == NULL || base[0] == '\0') {
-		base = "/tmp";
-	}
-	snprintf(t->path, sizeof(t->path), "%s/test_master_conf.XXXXXX", base);
-	if (mkdtemp(t->path) == NULL) {
-		free(t);
+	if (helpers_setup_tmpdir(state, "test_master_conf") == -1) {
 		return -1;
 	}
+	t = *state;
 
 	/*
 	 * Resolved (TMPDIR may be relative or a symlink): the paths the
@@ -74,58 +54,30 @@ setup_tmpdir(void **state)
 		snprintf(t->path, sizeof(t->path), "%s", real);
 		free(real);
 	}
-	*state = t;
 	return 0;
-}
-
-static int
-teardown_tmpdir(void **state)
-{
-	struct tmpdir *t = *state;
-	int rc = 0;
-
-	rc = nftw(t->path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-	free(t);
-	*state = NULL;
-	return rc;
 }
 
 /* Writes text to dir/rel with mode; returns the full path (owned). */
 static char *
-write_file_mode(
-    const struct tmpdir *t, const char *rel, const char *text, mode_t mode)
+write_file_mode(const struct helpers_tmpdir *t, const char *rel,
+    const char *text, mode_t mode)
 {
 	char *path = NULL;
-	FILE *fp = NULL;
 
-	path = sfu_xasprintf("%s/%s", t->path, rel);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
-	assert_int_equal(fclose(fp), 0);
+	path = helpers_write_file(t->path, rel, text, strlen(text));
 	assert_int_equal(chmod(path, mode), 0);
 	return path;
 }
 
 static char *
-write_file(const struct tmpdir *t, const char *rel, const char *text)
+write_file(const struct helpers_tmpdir *t, const char *rel, const char *text)
 {
 	return write_file_mode(t, rel, text, 0644);
 }
 
-static void
-make_dir(const struct tmpdir *t, const char *rel)
-{
-	char *path = NULL;
-
-	path = sfu_xasprintf("%s/%s", t->path, rel);
-	assert_int_equal(mkdir(path, 0700), 0);
-	free(path);
-}
-
 /* Writes text as dir/sfud.conf and loads it; expects success. */
 static struct sfu_master_conf *
-load_ok(const struct tmpdir *t, const char *text)
+load_ok(const struct helpers_tmpdir *t, const char *text)
 {
 	struct sfu_master_conf *conf = NULL;
 	struct sfu_error err;
@@ -147,8 +99,8 @@ load_ok(const struct tmpdir *t, const char *text)
  * "<dir>/<file>:<line>: <msg>".
  */
 static void
-expect_error_in(const struct tmpdir *t, const char *text, const char *file,
-    int line, const char *msg)
+expect_error_in(const struct helpers_tmpdir *t, const char *text,
+    const char *file, int line, const char *msg)
 {
 	struct sfu_master_conf *conf = NULL;
 	struct sfu_error err;
@@ -170,7 +122,7 @@ expect_error_in(const struct tmpdir *t, const char *text, const char *file,
 
 static void
 expect_error(
-    const struct tmpdir *t, const char *text, int line, const char *msg)
+    const struct helpers_tmpdir *t, const char *text, int line, const char *msg)
 {
 	expect_error_in(t, text, "sfud.conf", line, msg);
 }
@@ -188,7 +140,7 @@ current_user(void)
 
 /* Two configs from two texts, and their diff. */
 static void
-diff_of(const struct tmpdir *t, const char *a, const char *b,
+diff_of(const struct helpers_tmpdir *t, const char *a, const char *b,
     struct sfu_master_conf_diff *diff)
 {
 	struct sfu_master_conf *old = NULL, *new_conf = NULL;
@@ -206,7 +158,7 @@ diff_of(const struct tmpdir *t, const char *a, const char *b,
 static void
 test_master_conf_defaults_from_empty_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	char *path = NULL;
 
@@ -247,7 +199,7 @@ test_master_conf_defaults_from_empty_file(void **state)
 static void
 test_master_conf_parses_every_directive(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	char *user = NULL, *text = NULL, *bin = NULL, *cert = NULL, *key = NULL;
 
@@ -337,7 +289,7 @@ test_master_conf_parses_every_directive(void **state)
 static void
 test_master_conf_parses_user_group_and_stderr(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	char *user = NULL, *text = NULL;
 
@@ -357,11 +309,11 @@ test_master_conf_parses_user_group_and_stderr(void **state)
 static void
 test_master_conf_relative_paths_made_absolute(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	char *p = NULL;
 
-	make_dir(t, "tls");
+	helpers_make_dir(t->path, "tls");
 	free(write_file_mode(t, "sfud-worker", "#!/bin/sh\n", 0755));
 	free(write_file(t, "tls/cert.pem", "c\n"));
 	free(write_file(t, "tls/key.pem", "k\n"));
@@ -398,11 +350,11 @@ test_master_conf_relative_paths_made_absolute(void **state)
 static void
 test_master_conf_relative_paths_from_included_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	char *p = NULL;
 
-	make_dir(t, "conf.d");
+	helpers_make_dir(t->path, "conf.d");
 	free(write_file(t, "conf.d/cert.pem", "c\n"));
 	free(write_file(t, "key.pem", "k\n"));
 	free(write_file(t, "conf.d/main.inc", "pid sfud.pid;\n"));
@@ -433,14 +385,14 @@ test_master_conf_relative_paths_from_included_file(void **state)
 static void
 test_master_conf_relative_main_file_made_absolute(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	struct sfu_error err;
 	char cwd[PATH_MAX];
 	char *p = NULL;
 	int rc;
 
-	make_dir(t, "etc");
+	helpers_make_dir(t->path, "etc");
 	free(write_file(t, "etc/sfud.conf", "pid sfud.pid;\n"));
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	assert_int_equal(chdir(t->path), 0);
@@ -464,7 +416,7 @@ test_master_conf_relative_main_file_made_absolute(void **state)
 static void
 test_master_conf_rejects_missing_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	struct sfu_error err;
 	char *path = NULL, *want = NULL;
@@ -671,9 +623,9 @@ test_master_conf_rejects_invalid_values(void **state)
 static void
 test_master_conf_error_in_included_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 
-	make_dir(t, "sub");
+	helpers_make_dir(t->path, "sub");
 	free(write_file(t, "sub/w.inc", "log_level warn;\n\nrtc_ports x;\n"));
 	expect_error_in(t, "daemon off;\nworker {\n include sub/w.inc;\n}\n",
 	    "sub/w.inc", 3,
@@ -702,7 +654,7 @@ test_master_conf_rejects_too_many_listens(void **state)
 static void
 test_master_conf_rejects_unreadable_dtls_file(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	char *msg = NULL;
 
 	free(write_file(t, "key.pem", "k\n"));
@@ -721,7 +673,7 @@ test_master_conf_rejects_unreadable_dtls_file(void **state)
 static void
 test_master_conf_rejects_certificate_without_key(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 
 	free(write_file(t, "cert.pem", "c\n"));
 	expect_error(t, "worker {\n\n dtls_certificate cert.pem;\n}\n", 3,
@@ -734,7 +686,7 @@ test_master_conf_rejects_certificate_without_key(void **state)
 static void
 test_master_conf_rejects_non_executable_binary(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	char *msg = NULL;
 
 	free(write_file_mode(t, "worker", "#!/bin/sh\n", 0644));
@@ -749,7 +701,7 @@ test_master_conf_rejects_non_executable_binary(void **state)
 static void
 test_master_conf_rejects_unknown_user(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	char *user = NULL, *text = NULL;
 
 	expect_error(t, "user no_such_user_sfud;\n", 1,
@@ -766,7 +718,7 @@ test_master_conf_rejects_unknown_user(void **state)
 static void
 test_master_conf_rejects_long_admin_socket_path(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	struct sfu_error err;
 	char name[121];
@@ -858,7 +810,7 @@ test_master_conf_diff_workers(void **state)
 static void
 test_master_conf_diff_respawn(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf_diff diff;
 
 	free(write_file(t, "c.pem", "c\n"));
@@ -945,7 +897,7 @@ test_master_conf_worker_argv_defaults(void **state)
 static void
 test_master_conf_worker_argv_full(void **state)
 {
-	struct tmpdir *t = *state;
+	struct helpers_tmpdir *t = *state;
 	struct sfu_master_conf *conf = NULL;
 	char **argv = NULL;
 	char *p = NULL;
@@ -1004,7 +956,8 @@ test_master_conf_worker_count_auto(void **state)
 }
 
 #define T(name)                                                                \
-	cmocka_unit_test_setup_teardown(name, setup_tmpdir, teardown_tmpdir)
+	cmocka_unit_test_setup_teardown(                                       \
+	    name, setup_tmpdir, helpers_teardown_tmpdir)
 
 int
 main(void)

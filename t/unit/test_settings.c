@@ -81,34 +81,15 @@ struct tmpfiles {
 };
 
 static int
-write_file(const char *path, const char *text)
-{
-	FILE *f = NULL;
-
-	f = fopen(path, "w");
-	if (f == NULL) {
-		return -1;
-	}
-	fputs(text, f);
-	return fclose(f) == 0 ? 0 : -1;
-}
-
-static int
 setup_tmpfiles(void **state)
 {
 	struct tmpfiles *t = NULL;
-	const char *base = NULL;
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		return -1;
 	}
-	base = getenv("TMPDIR");
-	if (base == NULL || base[0] == '\0') {
-		base = "/tmp";
-	}
-	snprintf(t->dir, sizeof(t->dir), "%s/test_settings.XXXXXX", base);
-	if (mkdtemp(t->dir) == NULL) {
+	if (helpers_mkdtemp(t->dir, sizeof(t->dir), "test_settings") == -1) {
 		free(t);
 		return -1;
 	}
@@ -118,14 +99,9 @@ setup_tmpfiles(void **state)
 	    t->cert);
 	snprintf(
 	    t->key_arg, sizeof(t->key_arg), "--dtlsPrivateKeyFile=%s", t->key);
-	if (write_file(t->cert, "cert\n") == -1 ||
-	    write_file(t->key, "key\n") == -1) {
-		unlink(t->cert);
-		unlink(t->key);
-		rmdir(t->dir);
-		free(t);
-		return -1;
-	}
+	free(
+	    helpers_write_file(t->dir, "cert.pem", "cert\n", strlen("cert\n")));
+	free(helpers_write_file(t->dir, "key.pem", "key\n", strlen("key\n")));
 	*state = t;
 	return 0;
 }
@@ -135,9 +111,7 @@ teardown_tmpfiles(void **state)
 {
 	struct tmpfiles *t = *state;
 
-	unlink(t->cert);
-	unlink(t->key);
-	rmdir(t->dir);
+	(void)helpers_rmtree(t->dir);
 	free(t);
 	return 0;
 }

@@ -38,6 +38,7 @@
 
 #include "common/error.h"
 #include "master/spawn.h"
+#include "helpers.h"
 
 #define TEST_TIMEOUT_MS 10000
 
@@ -61,18 +62,12 @@ static int
 setup_tmpdir(void **state)
 {
 	struct tmpdir *t = NULL;
-	const char *base = NULL;
 
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		return -1;
 	}
-	base = getenv("TMPDIR");
-	if (base == NULL || base[0] == '\0') {
-		base = "/tmp";
-	}
-	snprintf(t->path, sizeof(t->path), "%s/test_spawn.XXXXXX", base);
-	if (mkdtemp(t->path) == NULL) {
+	if (helpers_mkdtemp(t->path, sizeof(t->path), "test_spawn") == -1) {
 		free(t);
 		return -1;
 	}
@@ -89,8 +84,7 @@ teardown_tmpdir(void **state)
 	if (t == NULL) {
 		return 0;
 	}
-	unlink(t->script);
-	rmdir(t->path);
+	(void)helpers_rmtree(t->path);
 	free(t);
 	*state = NULL;
 	return 0;
@@ -408,9 +402,8 @@ test_spawn_resets_signal_mask_and_dispositions(void **state)
 
 	sigaction(SIGINT, &old_int, NULL);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
-	assert_int_equal(sscanf(out, "SigBlk:\t%llx\nSigIgn:\t%llx", &blk,
-	                     &ign_bits),
-	    2);
+	assert_int_equal(
+	    sscanf(out, "SigBlk:\t%llx\nSigIgn:\t%llx", &blk, &ign_bits), 2);
 	assert_true(blk == 0);
 
 	/*
