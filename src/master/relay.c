@@ -111,6 +111,7 @@ static const struct relay_method relay_methods[] = {
 
 /* Worker events after which the target no longer exists. */
 static const char *const relay_closing_events[] = {
+	"consumer.producerclose", "dataconsumer.dataproducerclose",
 	"producerclose", "dataproducerclose", "routerclose", "transportclose",
 	NULL,
 };

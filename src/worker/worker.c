@@ -31,6 +31,9 @@
 #include "worker/channel/channel_request.h"
 #include "worker/channel/notifier.h"
 #include "worker/channel/registry.h"
+#include "common/strmap.h"
+#include "worker/rtc/router.h"
+#include "worker/rtc/rtc_ctx.h"
 #include "worker/settings.h"
 #include "worker/worker.h"
 
@@ -48,6 +51,8 @@ struct sfu_worker {
 	struct sfu_notifier	*notifier;	/* owned */
 	struct sfu_signal_handle *sigint;	/* owned, NULL when embedded */
 	struct sfu_signal_handle *sigterm;	/* owned, NULL when embedded */
+	struct sfu_rtc_ctx	*rtc;		/* owned: shared by rtc objects */
+	struct sfu_strmap	*routers;	/* id -> router, owned */
 	char			 pid[16];	/* our pid as text: targetId */
 	uint64_t		 started_ms;	/* monotonic */
 	int			 exit_code;
@@ -61,27 +66,13 @@ struct sfu_worker {
  */
 static const char *const worker_unbuilt_methods[] = {
 	"worker.createWebRtcServer", "worker.closeWebRtcServer",
-	"worker.createRouter", "worker.closeRouter",
 	"webRtcServer.dump", "webRtcServer.close",
-	"router.dump", "router.close", "router.canConsume",
-	"router.createWebRtcTransport", "router.createPlainTransport",
-	"router.createPipeTransport", "router.createDirectTransport",
-	"router.closeTransport", "router.createActiveSpeakerObserver",
+	"router.createWebRtcTransport", "router.createPipeTransport",
+	"router.createDirectTransport", "router.createActiveSpeakerObserver",
 	"router.createAudioLevelObserver", "router.closeRtpObserver",
-	"transport.dump", "transport.getStats", "transport.connect",
-	"transport.close", "transport.restartIce",
-	"transport.setMaxIncomingBitrate", "transport.setMaxOutgoingBitrate",
-	"transport.setMinOutgoingBitrate", "transport.produce",
-	"transport.consume", "transport.produceData", "transport.consumeData",
-	"transport.enableTraceEvent", "transport.closeProducer",
-	"transport.closeConsumer", "transport.closeDataProducer",
+	"transport.restartIce", "transport.produceData",
+	"transport.consumeData", "transport.closeDataProducer",
 	"transport.closeDataConsumer",
-	"producer.dump", "producer.getStats", "producer.pause",
-	"producer.resume", "producer.close", "producer.enableTraceEvent",
-	"consumer.dump", "consumer.getStats", "consumer.pause",
-	"consumer.resume", "consumer.close", "consumer.setPreferredLayers",
-	"consumer.setPriority", "consumer.requestKeyFrame",
-	"consumer.enableTraceEvent",
 	"dataProducer.dump", "dataProducer.getStats", "dataProducer.pause",
 	"dataProducer.resume", "dataProducer.close",
 	"dataConsumer.dump", "dataConsumer.getStats", "dataConsumer.pause",
@@ -93,6 +84,8 @@ static const char *const worker_unbuilt_methods[] = {
 	"rtpObserver.removeProducer", "rtpObserver.close",
 	NULL,
 };
+
+static void	worker_close_routers(struct sfu_worker *w);
 
 static bool
 worker_method_unbuilt(const char *method)
@@ -117,8 +110,107 @@ worker_close(struct sfu_worker *w, int exit_code)
 	w->exit_code = exit_code;
 	SFU_LOG_DEBUG("closing [pid:%s exit:%d]", w->pid, exit_code);
 
-	/* XXX(#4): close routers (and with them everything below) here. */
+	/* Routers close their transports, producers and consumers. */
+	worker_close_routers(w);
 	sfu_channel_shutdown(w->channel, WORKER_FLUSH_TIMEOUT_MS);
+}
+
+/* --- routers --- */
+
+static void
+worker_pack_router_id(void *arg, const char *key, void *value)
+{
+	(void)value;
+	sfu_msg_pack_str(arg, key);
+}
+
+static void
+worker_collect_router(void *arg, const char *key, void *value)
+{
+	void ***cursor = arg;
+
+	(void)key;
+	*(*cursor)++ = value;
+}
+
+static void
+worker_close_routers(struct sfu_worker *w)
+{
+	void **all = NULL;
+	void **cursor = NULL;
+	size_t n = 0;
+	size_t i = 0;
+
+	if (w->routers == NULL) {
+		return;
+	}
+	n = sfu_strmap_count(w->routers);
+	all = sfu_xcalloc(n + 1, sizeof(*all));
+	cursor = all;
+	sfu_strmap_foreach(w->routers, worker_collect_router, &cursor);
+	for (i = 0; i < n; i++) {
+		sfu_strmap_remove(w->routers, sfu_router_id(all[i]));
+		sfu_router_free(all[i]);
+	}
+	free(all);
+}
+
+static void
+worker_method_create_router(void *ctx, struct sfu_channel_request *req)
+{
+	struct sfu_worker *w = ctx;
+	struct sfu_router *r = NULL;
+	struct sfu_error err = { 0 };
+	msgpack_packer *pk = NULL;
+
+	if (req->env.data == NULL) {
+		sfu_channel_request_error(req, SFU_ERR_TYPE, "data: missing");
+		return;
+	}
+	r = sfu_router_new(w->rtc, req->env.data, &err);
+	if (r == NULL) {
+		sfu_channel_request_error_from(req, &err);
+		return;
+	}
+	SFU_ASSERT(sfu_strmap_add(w->routers, sfu_router_id(r), r) == 0);
+	pk = sfu_channel_request_begin_data(req);
+	sfu_router_pack_created(r, pk);
+	sfu_channel_request_accept_data(req);
+}
+
+static void
+worker_method_close_router(void *ctx, struct sfu_channel_request *req)
+{
+	struct sfu_worker *w = ctx;
+	struct sfu_router *r = NULL;
+	struct sfu_error err = { 0 };
+	char id[SFU_MSG_ID_MAX];
+
+	if (sfu_msg_get_strbuf(req->env.data, "data", "routerId",
+	    SFU_MSG_REQUIRED, id, sizeof(id), &err) != 1) {
+		sfu_channel_request_error_from(req, &err);
+		return;
+	}
+	r = sfu_strmap_remove(w->routers, id);
+	if (r == NULL) {
+		sfu_channel_request_error(req, SFU_ERR_NOT_FOUND,
+		    "data.routerId: no router '%s'", id);
+		return;
+	}
+	sfu_router_free(r);
+	sfu_channel_request_accept(req);
+}
+
+/* router.close arrives at the router; the router asks us. */
+static void
+worker_on_router_close(void *owner, struct sfu_router *r,
+    struct sfu_channel_request *req)
+{
+	struct sfu_worker *w = owner;
+
+	sfu_strmap_remove(w->routers, sfu_router_id(r));
+	sfu_router_free(r);
+	sfu_channel_request_accept(req);
 }
 
 /* --- worker.* methods --- */
@@ -135,7 +227,8 @@ worker_method_dump(void *ctx, struct sfu_channel_request *req)
 	sfu_msg_pack_str(pk, "webRtcServerIds");
 	msgpack_pack_array(pk, 0);
 	sfu_msg_pack_str(pk, "routerIds");
-	msgpack_pack_array(pk, 0);
+	msgpack_pack_array(pk, sfu_strmap_count(w->routers));
+	sfu_strmap_foreach(w->routers, worker_pack_router_id, pk);
 	sfu_msg_pack_str(pk, "channelMessageHandlers");
 	msgpack_pack_map(pk, 2);
 	sfu_msg_pack_str(pk, "channelRequestHandlers");
@@ -237,6 +330,8 @@ static const struct sfu_method worker_methods[] = {
 	{ "worker.updateSettings", worker_method_update_settings },
 	{ "worker.ping", worker_method_ping },
 	{ "worker.close", worker_method_close },
+	{ "worker.createRouter", worker_method_create_router },
+	{ "worker.closeRouter", worker_method_close_router },
 	{ NULL, NULL },
 };
 
@@ -352,6 +447,9 @@ worker_free(struct sfu_worker *w)
 {
 	sfu_signal_handle_free(w->sigint);
 	sfu_signal_handle_free(w->sigterm);
+	worker_close_routers(w);
+	sfu_strmap_free(w->routers);
+	free(w->rtc);
 	sfu_notifier_free(w->notifier);
 	sfu_channel_free(w->channel);
 	sfu_registry_free(w->registry);
@@ -425,6 +523,14 @@ sfu_worker_run(int argc, char *const argv[],
 	}
 	w->registry = sfu_registry_new();
 	w->notifier = sfu_notifier_new(w->channel);
+	w->routers = sfu_strmap_new();
+	w->rtc = sfu_xcalloc(1, sizeof(*w->rtc));
+	w->rtc->base = w->base;
+	w->rtc->registry = w->registry;
+	w->rtc->notifier = w->notifier;
+	w->rtc->settings = &w->settings;
+	w->rtc->close_router = worker_on_router_close;
+	w->rtc->owner = w;
 	sfu_channel_start(w->channel);
 	sfu_notifier_emit(w->notifier, w->pid, "running");
 	SFU_LOG_DEBUG("running [pid:%s]", w->pid);

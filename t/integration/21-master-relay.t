@@ -160,11 +160,13 @@ def check_errors(c):
     r = c.call("router.dump", handler_id="no-such-router", id=44)
     error_is(r, 44, "NotFoundError", r"no-such-router",
              "handlerId of an unknown entity")
-    r = c.call("worker.createRouter", {}, id=45)
-    error_is(r, 45, "UnsupportedError", r"createRouter",
+    foo = {"mediaCodecs": [{"kind": "video", "mimeType": "video/FOO",
+                            "clockRate": 90000}]}
+    r = c.call("worker.createRouter", foo, id=45)
+    error_is(r, 45, "UnsupportedError", r"video/FOO",
              "worker.createRouter (least loaded) passes the worker's "
              "UnsupportedError through")
-    r = c.call("worker.createRouter", {}, worker=1, id=46)
+    r = c.call("worker.createRouter", foo, worker=1, id=46)
     tap.is_(r.get("error"), "UnsupportedError",
             "worker.createRouter on worker 1: UnsupportedError")
     tap.is_(c.call("router.dump", handler_id=r"\0x").get("error"),

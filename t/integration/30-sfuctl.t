@@ -336,7 +336,10 @@ def check_call(m, ws):
     tap.is_(code, 1, "call unknown master method: exit 1")
     tap.like(err, r"^Error: ", "call unknown master method: Error:")
 
-    code, out, err = run(s + ["call", "worker.createRouter"])
+    code, out, err = run(s + ["call", "worker.createRouter",
+                              '{"mediaCodecs": [{"kind": "video", '
+                              '"mimeType": "video/FOO", '
+                              '"clockRate": 90000}]}'])
     tap.is_(code, 1, "call worker.createRouter: exit 1")
     tap.like(err, r"^UnsupportedError: ",
              "call worker.createRouter: UnsupportedError")

@@ -1,0 +1,40 @@
+/*
+ * SPDX-License-Identifier: MIT
+ *
+ * What every rtc object of one worker shares: the loop, the registry
+ * (handlerId -> handler), the notifier, the settings, and per-worker
+ * scratch space for the packet path. Owned by the worker; rtc objects
+ * borrow it. Nothing here is global, so embedded workers stay apart.
+ */
+#ifndef SFU_WORKER_RTC_CTX_H
+#define SFU_WORKER_RTC_CTX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+struct sfu_channel_request;
+struct sfu_notifier;
+struct sfu_registry;
+struct sfu_router;
+struct sfu_settings;
+
+/* Room for one packet plus the SRTP trailer and a rewritten MID. */
+#define SFU_RTC_PACKET_BUF	2048
+
+struct sfu_rtc_ctx {
+	struct event_base	*base;		/* borrowed */
+	struct sfu_registry	*registry;	/* borrowed */
+	struct sfu_notifier	*notifier;	/* borrowed */
+	const struct sfu_settings *settings;	/* borrowed */
+	uint8_t			 scratch[SFU_RTC_PACKET_BUF]; /* per packet */
+
+	/* router.close: the worker owns routers, so it frees and answers. */
+	void			(*close_router)(void *owner,
+				    struct sfu_router *r,
+				    struct sfu_channel_request *req);
+	void			*owner;		/* borrowed: the worker */
+};
+
+#endif
