@@ -913,6 +913,12 @@ sfu_transport_handle_request(void *ctx, struct sfu_channel_request *req)
 		/* The router owns us: it frees us. Reply first. */
 		sfu_channel_request_accept(req);
 		sfu_router_close_transport(t->router, t->id);
+	} else if (strcmp(m, "transport.produceData") == 0 ||
+	    strcmp(m, "transport.consumeData") == 0 ||
+	    strcmp(m, "transport.closeDataProducer") == 0 ||
+	    strcmp(m, "transport.closeDataConsumer") == 0) {
+		sfu_channel_request_error(req, SFU_ERR_UNSUPPORTED,
+		    "%s is not implemented yet (data channels)", m);
 	} else if (strcmp(m, "transport.setMaxIncomingBitrate") == 0 ||
 	    strcmp(m, "transport.setMaxOutgoingBitrate") == 0 ||
 	    strcmp(m, "transport.setMinOutgoingBitrate") == 0 ||
