@@ -53,6 +53,8 @@ struct plain_transport {
 	bool			 connected;	/* connect() called */
 	struct plain_tuple	 tuple;
 	struct plain_tuple	 rtcp_tuple;
+	bool			 tuple_from_rtcp; /* comedia learnt it on RTCP */
+	bool			 rtp_seen;	/* an RTP packet was accepted */
 	bool			 srtp_enabled;
 	enum sfu_srtp_suite	 srtp_suite;
 	uint8_t			 srtp_local_key[SFU_SRTP_MAX_KEY_LEN];
@@ -207,15 +209,28 @@ plain_on_datagram_common(struct plain_transport *pt, bool on_rtcp_socket,
 	}
 	want = on_rtcp_socket ? &pt->rtcp_tuple : &pt->tuple;
 	if (!plain_tuple_matches(want, from, fromlen)) {
-		if (pt->comedia && !want->known) {
-			/* comedia: the first packet tells us the remote. */
+		/*
+		 * comedia: the first packet tells us the remote. Tools like
+		 * ffmpeg send their first RTCP from another port than their
+		 * RTP: with rtcp-mux, a tuple learnt from RTCP gives way to
+		 * the first RTP packet's source.
+		 */
+		if (pt->comedia && (!want->known || (!on_rtcp_socket &&
+		    !rtcp && pt->tuple_from_rtcp && !pt->rtp_seen))) {
 			plain_tuple_set(want, from, fromlen);
+			if (!on_rtcp_socket) {
+				pt->tuple_from_rtcp = rtcp;
+			}
 			SFU_LOG_DEBUG("comedia: learnt %s tuple %s:%u [id:%s]",
 			    on_rtcp_socket ? "rtcp" : "rtp", want->ip,
 			    want->port, sfu_transport_id(pt->transport));
 			plain_emit_tuple(pt, on_rtcp_socket);
 		} else {
-			pt->unknown_source++;
+			if (pt->unknown_source++ == 0) {
+				SFU_LOG_WARN("dropping packets from an unknown "
+				    "source [transport:%s]",
+				    sfu_transport_id(pt->transport));
+			}
 			return;
 		}
 	}
@@ -235,6 +250,7 @@ plain_on_datagram_common(struct plain_transport *pt, bool on_rtcp_socket,
 		cnt->invalid_packets++;
 		return;
 	}
+	pt->rtp_seen = true;
 	sfu_transport_receive_rtp(pt->transport, data, len, SFU_UDP_RECV_SLOT);
 }
 
@@ -474,7 +490,7 @@ plain_count_fields(const struct sfu_transport *t)
 {
 	const struct plain_transport *pt = sfu_transport_impl(t);
 
-	return 3 + (!pt->rtcp_mux ? 1 : 0) + (pt->srtp_enabled ? 1 : 0);
+	return 4 + (!pt->rtcp_mux ? 1 : 0) + (pt->srtp_enabled ? 1 : 0);
 }
 
 static void
@@ -484,6 +500,8 @@ plain_pack_fields(const struct sfu_transport *t, msgpack_packer *pk)
 
 	sfu_msg_pack_kv_bool(pk, "rtcpMux", pt->rtcp_mux);
 	sfu_msg_pack_kv_bool(pk, "comedia", pt->comedia);
+	sfu_msg_pack_kv_uint(pk, "packetsFromUnknownSource",
+	    pt->unknown_source);
 	sfu_msg_pack_str(pk, "tuple");
 	plain_pack_tuple(pt, pt->rtp_port, &pt->tuple, pk);
 	if (!pt->rtcp_mux) {
