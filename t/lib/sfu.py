@@ -1193,3 +1193,322 @@ class Master:
         tap.is_(sorted(left), [], "%s: no worker left (of %d seen)" %
                 (name, len(self.worker_pids)))
         self._kill_workers(grace=0)
+
+
+# --- RTP and RTCP on loopback UDP (media tests) ---
+#
+#   peer = sfu.UdpPeer()                    # bound to 127.0.0.1:<any>
+#   peer.send(sfu.rtp_build(96, seq, ts, 1111, payload,
+#                           exts={1: b"0"}), ("127.0.0.1", port))
+#   peer.wait(lambda: len(peer.rtp) >= n, timeout=3)
+#   for p in peer.rtp: p["seq"], p["exts"][1], p["payload"] ...
+#   for c in peer.rtcp: [b["pt"] for b in c["packets"]]
+#
+# Every datagram is numbered in arrival order ("n"): an RTCP datagram
+# with a higher n than an RTP one left the same sfud socket after it.
+# Only the parts of RFC 3550/4585/8285 the tests need. RTCP is told from
+# RTP on a muxed port by its second byte (RFC 5761 §4: 192..223).
+
+RTP_EXT_ONE_BYTE = 0xBEDE
+RTCP_SR, RTCP_RR, RTCP_SDES, RTCP_BYE = 200, 201, 202, 203
+RTCP_RTPFB, RTCP_PSFB = 205, 206
+
+
+def rtp_build(pt, seq, ts, ssrc, payload=b"", marker=False, exts=None):
+    """An RTP packet (bytes). exts: {id: value bytes} sent as RFC 8285
+    one-byte header extensions (ids 1..14, values of 1..16 bytes)."""
+    b0 = 0x80
+    block = b""
+    if exts:
+        body = b""
+        for id, val in sorted(exts.items()):
+            if not 1 <= id <= 14 or not 1 <= len(val) <= 16:
+                raise ValueError("bad one-byte extension %r=%r" % (id, val))
+            body += bytes([(id << 4) | (len(val) - 1)]) + bytes(val)
+        body += b"\0" * (-len(body) % 4)
+        block = struct.pack(">HH", RTP_EXT_ONE_BYTE, len(body) // 4) + body
+        b0 |= 0x10
+    b1 = (0x80 if marker else 0) | (pt & 0x7f)
+    return struct.pack(">BBHII", b0, b1, seq & 0xffff, ts & 0xffffffff,
+                       ssrc & 0xffffffff) + block + bytes(payload)
+
+
+def is_rtcp(data):
+    """Whether a datagram on a muxed port is RTCP (RFC 5761 §4)."""
+    return len(data) >= 8 and (data[0] & 0xc0) == 0x80 and \
+        192 <= data[1] <= 223
+
+
+def rtp_parse(data):
+    """A dict for an RTP packet: marker, pt, seq, ts, ssrc, csrcs, exts
+    ({id: bytes}, one- and two-byte forms), header_len, payload (padding
+    removed). Raises ValueError on a malformed packet."""
+    data = bytes(data)
+    if len(data) < 12 or (data[0] >> 6) != 2:
+        raise ValueError("not RTP: %s" % data[:12].hex())
+    b0, b1, seq, ts, ssrc = struct.unpack(">BBHII", data[:12])
+    off = 12
+    cc = b0 & 0x0f
+    csrcs = list(struct.unpack(">%dI" % cc, data[off:off + 4 * cc]))
+    off += 4 * cc
+    exts = {}
+    ext_profile = None
+    if b0 & 0x10:
+        if len(data) < off + 4:
+            raise ValueError("truncated extension header")
+        ext_profile, words = struct.unpack(">HH", data[off:off + 4])
+        off += 4
+        end = off + 4 * words
+        if end > len(data):
+            raise ValueError("extension block past the end")
+        i = off
+        if ext_profile == RTP_EXT_ONE_BYTE:
+            while i < end:
+                if data[i] == 0:
+                    i += 1
+                    continue
+                id, ln = data[i] >> 4, (data[i] & 0x0f) + 1
+                if id == 15:
+                    break
+                exts[id] = data[i + 1:i + 1 + ln]
+                i += 1 + ln
+        elif (ext_profile & 0xfff0) == 0x1000:
+            while i + 1 < end:
+                if data[i] == 0:
+                    i += 1
+                    continue
+                id, ln = data[i], data[i + 1]
+                exts[id] = data[i + 2:i + 2 + ln]
+                i += 2 + ln
+        off = end
+    payload_end = len(data)
+    if b0 & 0x20:
+        payload_end -= data[-1]
+    if payload_end < off:
+        raise ValueError("padding past the header")
+    return {"marker": bool(b1 & 0x80), "pt": b1 & 0x7f, "seq": seq,
+            "ts": ts, "ssrc": ssrc, "csrcs": csrcs, "ext_profile":
+            ext_profile, "exts": exts, "header_len": off,
+            "payload": data[off:payload_end], "len": len(data)}
+
+
+def _rtcp_report_blocks(data, off, count):
+    blocks = []
+    for _ in range(count):
+        (ssrc, lost_word, hseq, jitter, lsr,
+         dlsr) = struct.unpack(">IIIIII", data[off:off + 24])
+        cum = lost_word & 0xffffff
+        if cum & 0x800000:
+            cum -= 0x1000000
+        blocks.append({"ssrc": ssrc, "fraction_lost": lost_word >> 24,
+                       "cumulative_lost": cum, "highest_seq": hseq,
+                       "jitter": jitter, "lsr": lsr, "dlsr": dlsr})
+        off += 24
+    return blocks
+
+
+def rtcp_parse(data):
+    """The packets of a compound RTCP datagram, as dicts with pt, count
+    (RC/SC/FMT), length and what the tests read: SR (ssrc, ntp, rtp_ts,
+    packet_count, octet_count, reports), RR (ssrc, reports), SDES
+    (chunks: [(ssrc, {item type: bytes})]), RTPFB/PSFB (sender_ssrc,
+    media_ssrc, fci). Raises ValueError on a malformed datagram."""
+    data = bytes(data)
+    out = []
+    off = 0
+    while off < len(data):
+        if len(data) - off < 4 or (data[off] >> 6) != 2:
+            raise ValueError("bad RTCP header at %d: %s" %
+                             (off, data[off:off + 4].hex()))
+        count = data[off] & 0x1f
+        pt = data[off + 1]
+        (words,) = struct.unpack(">H", data[off + 2:off + 4])
+        end = off + 4 * (words + 1)
+        if end > len(data):
+            raise ValueError("RTCP packet past the end")
+        body = data[off + 4:end]
+        p = {"pt": pt, "count": count, "length": words}
+        if pt == RTCP_SR and len(body) >= 24:
+            (p["ssrc"], ntp_hi, ntp_lo, p["rtp_ts"], p["packet_count"],
+             p["octet_count"]) = struct.unpack(">IIIIII", body[:24])
+            p["ntp"] = (ntp_hi << 32) | ntp_lo
+            p["reports"] = _rtcp_report_blocks(body, 24, count)
+        elif pt == RTCP_RR and len(body) >= 4:
+            (p["ssrc"],) = struct.unpack(">I", body[:4])
+            p["reports"] = _rtcp_report_blocks(body, 4, count)
+        elif pt == RTCP_SDES:
+            chunks = []
+            i = 0
+            for _ in range(count):
+                if i + 4 > len(body):
+                    break
+                (ssrc,) = struct.unpack(">I", body[i:i + 4])
+                i += 4
+                items = {}
+                while i < len(body) and body[i] != 0:
+                    t, ln = body[i], body[i + 1]
+                    items[t] = body[i + 2:i + 2 + ln]
+                    i += 2 + ln
+                i += 4 - (i % 4)        # the null item and padding
+                chunks.append((ssrc, items))
+            p["chunks"] = chunks
+        elif pt in (RTCP_RTPFB, RTCP_PSFB) and len(body) >= 8:
+            p["sender_ssrc"], p["media_ssrc"] = struct.unpack(">II",
+                                                              body[:8])
+            p["fci"] = body[8:]
+        out.append(p)
+        off = end
+    return out
+
+
+def rtcp_rr(ssrc, reports=()):
+    """A receiver report: reports are dicts as rtcp_parse() gives (ssrc,
+    fraction_lost, cumulative_lost, highest_seq, jitter, lsr, dlsr)."""
+    body = struct.pack(">I", ssrc)
+    for r in reports:
+        body += struct.pack(">IIIIII", r["ssrc"],
+                            (r.get("fraction_lost", 0) << 24) |
+                            (r.get("cumulative_lost", 0) & 0xffffff),
+                            r.get("highest_seq", 0), r.get("jitter", 0),
+                            r.get("lsr", 0), r.get("dlsr", 0))
+    return struct.pack(">BBH", 0x80 | len(reports), RTCP_RR,
+                       len(body) // 4) + body
+
+
+def rtcp_sr(ssrc, ntp, rtp_ts, packet_count, octet_count, reports=()):
+    """A sender report (ntp: 64-bit NTP time, see ntp_now())."""
+    body = struct.pack(">IIIIII", ssrc, ntp >> 32, ntp & 0xffffffff,
+                       rtp_ts & 0xffffffff, packet_count, octet_count)
+    for r in reports:
+        body += struct.pack(">IIIIII", r["ssrc"],
+                            (r.get("fraction_lost", 0) << 24) |
+                            (r.get("cumulative_lost", 0) & 0xffffff),
+                            r.get("highest_seq", 0), r.get("jitter", 0),
+                            r.get("lsr", 0), r.get("dlsr", 0))
+    return struct.pack(">BBH", 0x80 | len(reports), RTCP_SR,
+                       len(body) // 4) + body
+
+
+def ntp_now():
+    """The wall clock as a 64-bit NTP timestamp (RFC 3550 §4)."""
+    t = time.time() + 2208988800
+    return (int(t) << 32) | int((t % 1) * (1 << 32))
+
+
+def ntp_compact(ntp):
+    """The middle 32 bits (LSR/DLSR units: 1/65536 s)."""
+    return (ntp >> 16) & 0xffffffff
+
+
+def rtcp_pli(sender_ssrc, media_ssrc):
+    return struct.pack(">BBHII", 0x81, RTCP_PSFB, 2, sender_ssrc,
+                       media_ssrc)
+
+
+class UdpPeer:
+    """A UDP socket on loopback standing for a remote media endpoint.
+    Everything received is kept, in order, with its arrival time:
+    self.rtp (parsed packets), self.rtcp ({"at", "from", "raw",
+    "packets"}), self.bad (datagrams that parse as neither)."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.bind((host, port))
+        self.sock.setblocking(False)
+        self.addr = self.sock.getsockname()
+        self.port = self.addr[1]
+        self.rtp = []
+        self.rtcp = []
+        self.bad = []
+        self.raw = []           # every datagram: (at, from, bytes)
+        self.count = 0          # datagrams received; each gets "n"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+
+    def send(self, data, addr):
+        self.sock.sendto(bytes(data), addr)
+
+    def _drain(self):
+        while self.sock is not None:
+            try:
+                data, frm = self.sock.recvfrom(1 << 16)
+            except (BlockingIOError, InterruptedError):
+                return
+            now = time.monotonic()
+            self.count += 1
+            self.raw.append((now, frm, data))
+            try:
+                if is_rtcp(data):
+                    self.rtcp.append({"at": now, "n": self.count,
+                                      "from": frm, "raw": data,
+                                      "packets": rtcp_parse(data)})
+                else:
+                    p = rtp_parse(data)
+                    p["at"] = now
+                    p["n"] = self.count
+                    p["from"] = frm
+                    self.rtp.append(p)
+            except (ValueError, struct.error, IndexError) as e:
+                self.bad.append((now, frm, data, repr(e)))
+
+    def poll(self):
+        """Reads whatever is waiting, without blocking."""
+        self._drain()
+
+    def wait(self, cond, timeout=DEFAULT_TIMEOUT):
+        """Reads until cond() is true or timeout seconds passed; returns
+        whether cond() became true (never raises)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._drain()
+            if cond():
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            select.select([self.sock], [], [], min(left, 0.05))
+
+    def rtcp_packets(self, pt=None, since=None, after_n=None):
+        """Every RTCP packet received (flattened; with this pt, arrived
+        at or after the monotonic time since, after datagram number
+        after_n), each with the "at" and "n" of its datagram added."""
+        out = []
+        for c in self.rtcp:
+            if since is not None and c["at"] < since:
+                continue
+            if after_n is not None and c["n"] <= after_n:
+                continue
+            for p in c["packets"]:
+                if pt is None or p["pt"] == pt:
+                    q = dict(p)
+                    q["at"] = c["at"]
+                    q["n"] = c["n"]
+                    out.append(q)
+        return out
+
+
+def wait_peers(peers, cond, timeout=DEFAULT_TIMEOUT):
+    """Reads all peers until cond() is true or timeout seconds passed;
+    returns whether it became true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for p in peers:
+            p.poll()
+        if cond():
+            return True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        select.select([p.sock for p in peers if p.sock is not None], [], [],
+                      min(left, 0.02))

@@ -151,6 +151,7 @@ consumer_setup(struct sfu_consumer *c, struct sfu_error *err)
 	sfu_rtp_stream_send_init(&c->stream, c->ssrc, c->clock_rate,
 	    c->kind == SFU_MEDIA_AUDIO ? SFU_RTP_STREAM_AUDIO :
 	    SFU_RTP_STREAM_VIDEO);
+	c->score = sfu_rtp_stream_send_score(&c->stream);
 	return 0;
 }
 
