@@ -356,9 +356,8 @@ msg_expected(const char *path, const char *key, const char *what,
 	return -1;
 }
 
-/* RFC 3629: well-formed UTF-8, no overlongs, no surrogates. */
-static bool
-msg_utf8_valid(const uint8_t *p, size_t len)
+bool
+sfu_msg_utf8_valid(const uint8_t *p, size_t len)
 {
 	size_t i = 0;
 	size_t n = 0;
@@ -415,7 +414,7 @@ sfu_msg_get_str(const msgpack_object *map, const char *path, const char *key,
 	if (o->type != MSGPACK_OBJECT_STR) {
 		return msg_expected(path, key, "string", err);
 	}
-	if (!msg_utf8_valid((const uint8_t *)o->via.str.ptr, o->via.str.size)) {
+	if (!sfu_msg_utf8_valid((const uint8_t *)o->via.str.ptr, o->via.str.size)) {
 		return msg_expected(path, key, "UTF-8 string", err);
 	}
 	*out = o->via.str.ptr;

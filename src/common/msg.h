@@ -126,6 +126,8 @@ const char *sfu_msg_path(char *buf, size_t size, const char *parent,
 /* "<parent>[<index>]" into buf. */
 const char *sfu_msg_path_index(char *buf, size_t size, const char *parent,
 	    size_t index);
+/* RFC 3629: well-formed UTF-8 (no overlongs, no surrogates). */
+bool	sfu_msg_utf8_valid(const uint8_t *p, size_t len);
 /* True when o is a string equal to s. */
 bool	sfu_msg_str_eq(const msgpack_object *o, const char *s);
 

@@ -229,48 +229,7 @@ rtp_fail(struct sfu_error *err, const char *path, const char *fmt, ...)
 static bool
 rtp_utf8_valid(const uint8_t *p, size_t len)
 {
-	size_t i = 0;
-	size_t n = 0;
-	size_t k = 0;
-	uint32_t cp = 0;
-
-	while (i < len) {
-		if (p[i] == 0) {
-			return false;
-		}
-		if (p[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((p[i] & 0xe0) == 0xc0) {
-			n = 1;
-			cp = p[i] & 0x1f;
-		} else if ((p[i] & 0xf0) == 0xe0) {
-			n = 2;
-			cp = p[i] & 0x0f;
-		} else if ((p[i] & 0xf8) == 0xf0) {
-			n = 3;
-			cp = p[i] & 0x07;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n) {
-			return false;
-		}
-		for (k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80) {
-				return false;
-			}
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff)) {
-			return false;
-		}
-		i += n + 1;
-	}
-	return true;
+	return memchr(p, '\0', len) == NULL && sfu_msg_utf8_valid(p, len);
 }
 
 /* An array under key holding at most max entries; 1, 0 (absent), -1. */
