@@ -35,6 +35,8 @@
 #include "worker/rtc/transport.h"
 
 #define CONSUMER_MID_URI "urn:ietf:params:rtp-hdrext:sdes:mid"
+/* Packets into a segment after which late ones from before are impossible. */
+#define CONSUMER_SYNC_WINDOW 1000
 
 struct sfu_consumer {
 	char			 id[SFU_MSG_ID_MAX];
@@ -369,11 +371,22 @@ sfu_consumer_send_rtp(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
 		c->sync_seq = pkt->sequence_number;
 		c->has_sync_seq = true;
 		c->sync_required = false;
-	} else if (c->has_sync_seq &&
-	    consumer_seq_lt(pkt->sequence_number, c->sync_seq)) {
-		/* Older than the segment: would land before our last. */
-		c->packets_dropped++;
-		return;
+	} else if (c->has_sync_seq) {
+		if (consumer_seq_lt(pkt->sequence_number, c->sync_seq)) {
+			/* Older than the segment: would land before our last. */
+			c->packets_dropped++;
+			return;
+		}
+
+		/*
+		 * Once the segment is well under way nothing from before it
+		 * can still arrive; stop comparing, or 16-bit wrap-around
+		 * would make half of a long stream look "older".
+		 */
+		if ((uint16_t)(pkt->sequence_number - c->sync_seq) >
+		    CONSUMER_SYNC_WINDOW) {
+			c->has_sync_seq = false;
+		}
 	}
 	if (pkt->len > SFU_RTC_PACKET_BUF) {
 		return;
