@@ -180,3 +180,21 @@ sfu_strmap_foreach(const struct sfu_strmap *m,
 		}
 	}
 }
+
+void **
+sfu_strmap_values(const struct sfu_strmap *m, size_t *count)
+{
+	const struct strmap_entry *e = NULL;
+	void **all = NULL;
+	size_t n = 0;
+	size_t i = 0;
+
+	all = sfu_xcalloc(m->count + 1, sizeof(*all));
+	for (i = 0; i < m->nbuckets; i++) {
+		for (e = m->buckets[i]; e != NULL; e = e->next) {
+			all[n++] = e->value;
+		}
+	}
+	*count = n;
+	return all;
+}

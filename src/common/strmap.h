@@ -29,4 +29,11 @@ size_t	sfu_strmap_count(const struct sfu_strmap *m);
 void	sfu_strmap_foreach(const struct sfu_strmap *m,
 	    void (*fn)(void *arg, const char *key, void *value), void *arg);
 
+/*
+ * The values as a newly allocated array (the caller frees it, not the
+ * values); *count gets their number. For freeing every value: the array
+ * is a snapshot, so the map may change while it is walked.
+ */
+void	**sfu_strmap_values(const struct sfu_strmap *m, size_t *count);
+
 #endif

@@ -125,29 +125,16 @@ worker_pack_router_id(void *arg, const char *key, void *value)
 }
 
 static void
-worker_collect_router(void *arg, const char *key, void *value)
-{
-	void ***cursor = arg;
-
-	(void)key;
-	*(*cursor)++ = value;
-}
-
-static void
 worker_close_routers(struct sfu_worker *w)
 {
 	void **all = NULL;
-	void **cursor = NULL;
 	size_t n = 0;
 	size_t i = 0;
 
 	if (w->routers == NULL) {
 		return;
 	}
-	n = sfu_strmap_count(w->routers);
-	all = sfu_xcalloc(n + 1, sizeof(*all));
-	cursor = all;
-	sfu_strmap_foreach(w->routers, worker_collect_router, &cursor);
+	all = sfu_strmap_values(w->routers, &n);
 	for (i = 0; i < n; i++) {
 		sfu_strmap_remove(w->routers, sfu_router_id(all[i]));
 		sfu_router_free(all[i]);

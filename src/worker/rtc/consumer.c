@@ -273,10 +273,12 @@ sfu_consumer_producer(const struct sfu_consumer *c)
 	return c->producer;
 }
 
-void
-sfu_consumer_pack_created(const struct sfu_consumer *c, msgpack_packer *pk)
+/* The 8 fields the consume response and the dump share. */
+#define CONSUMER_COMMON_FIELDS 8
+
+static void
+consumer_pack_common(const struct sfu_consumer *c, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 8);
 	sfu_msg_pack_kv_str(pk, "id", c->id);
 	sfu_msg_pack_kv_str(pk, "producerId", c->producer_id);
 	sfu_msg_pack_kv_str(pk, "kind", sfu_media_kind_name(c->kind));
@@ -287,6 +289,13 @@ sfu_consumer_pack_created(const struct sfu_consumer *c, msgpack_packer *pk)
 	sfu_msg_pack_kv_bool(pk, "producerPaused", c->producer_paused);
 	sfu_msg_pack_str(pk, "score");
 	consumer_pack_score(c, pk);
+}
+
+void
+sfu_consumer_pack_created(const struct sfu_consumer *c, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, CONSUMER_COMMON_FIELDS);
+	consumer_pack_common(c, pk);
 }
 
 /* --- the packet path --- */
@@ -526,18 +535,9 @@ consumer_dump(struct sfu_consumer *c, struct sfu_channel_request *req)
 	msgpack_packer *pk = NULL;
 
 	pk = sfu_channel_request_begin_data(req);
-	msgpack_pack_map(pk, 10);
-	sfu_msg_pack_kv_str(pk, "id", c->id);
-	sfu_msg_pack_kv_str(pk, "producerId", c->producer_id);
-	sfu_msg_pack_kv_str(pk, "kind", sfu_media_kind_name(c->kind));
-	sfu_msg_pack_kv_str(pk, "type", "simple");
-	sfu_msg_pack_str(pk, "rtpParameters");
-	sfu_rtp_parameters_pack(c->params, pk);
-	sfu_msg_pack_kv_bool(pk, "paused", c->paused);
-	sfu_msg_pack_kv_bool(pk, "producerPaused", c->producer_paused);
+	msgpack_pack_map(pk, CONSUMER_COMMON_FIELDS + 2);
+	consumer_pack_common(c, pk);
 	sfu_msg_pack_kv_uint(pk, "priority", c->priority);
-	sfu_msg_pack_str(pk, "score");
-	consumer_pack_score(c, pk);
 	sfu_msg_pack_str(pk, "traceEventTypes");
 	msgpack_pack_array(pk, 0);
 	sfu_channel_request_accept_data(req);

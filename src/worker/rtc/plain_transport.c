@@ -160,6 +160,28 @@ plain_pack_srtp_parameters(const struct plain_transport *pt,
 	sfu_msg_pack_kv_str(pk, "keyBase64", b64);
 }
 
+/* tuple, rtcpTuple (without rtcp-mux), srtpParameters (with SRTP). */
+static unsigned
+plain_count_addresses(const struct plain_transport *pt)
+{
+	return 1 + (!pt->rtcp_mux ? 1 : 0) + (pt->srtp_enabled ? 1 : 0);
+}
+
+static void
+plain_pack_addresses(const struct plain_transport *pt, msgpack_packer *pk)
+{
+	sfu_msg_pack_str(pk, "tuple");
+	plain_pack_tuple(pt, pt->rtp_port, &pt->tuple, pk);
+	if (!pt->rtcp_mux) {
+		sfu_msg_pack_str(pk, "rtcpTuple");
+		plain_pack_tuple(pt, pt->rtcp_port, &pt->rtcp_tuple, pk);
+	}
+	if (pt->srtp_enabled) {
+		sfu_msg_pack_str(pk, "srtpParameters");
+		plain_pack_srtp_parameters(pt, pk);
+	}
+}
+
 static void
 plain_emit_tuple(struct plain_transport *pt, bool rtcp)
 {
@@ -458,18 +480,8 @@ plain_connect(struct plain_transport *pt, struct sfu_channel_request *req)
 	}
 	pt->connected = true;
 	pk = sfu_channel_request_begin_data(req);
-	msgpack_pack_map(pk, 1 + (!pt->rtcp_mux ? 1 : 0) +
-	    (pt->srtp_enabled ? 1 : 0));
-	sfu_msg_pack_str(pk, "tuple");
-	plain_pack_tuple(pt, pt->rtp_port, &pt->tuple, pk);
-	if (!pt->rtcp_mux) {
-		sfu_msg_pack_str(pk, "rtcpTuple");
-		plain_pack_tuple(pt, pt->rtcp_port, &pt->rtcp_tuple, pk);
-	}
-	if (pt->srtp_enabled) {
-		sfu_msg_pack_str(pk, "srtpParameters");
-		plain_pack_srtp_parameters(pt, pk);
-	}
+	msgpack_pack_map(pk, plain_count_addresses(pt));
+	plain_pack_addresses(pt, pk);
 	sfu_channel_request_accept_data(req);
 }
 
@@ -490,7 +502,7 @@ plain_count_fields(const struct sfu_transport *t)
 {
 	const struct plain_transport *pt = sfu_transport_impl(t);
 
-	return 4 + (!pt->rtcp_mux ? 1 : 0) + (pt->srtp_enabled ? 1 : 0);
+	return 3 + plain_count_addresses(pt);
 }
 
 static void
@@ -502,16 +514,7 @@ plain_pack_fields(const struct sfu_transport *t, msgpack_packer *pk)
 	sfu_msg_pack_kv_bool(pk, "comedia", pt->comedia);
 	sfu_msg_pack_kv_uint(pk, "packetsFromUnknownSource",
 	    pt->unknown_source);
-	sfu_msg_pack_str(pk, "tuple");
-	plain_pack_tuple(pt, pt->rtp_port, &pt->tuple, pk);
-	if (!pt->rtcp_mux) {
-		sfu_msg_pack_str(pk, "rtcpTuple");
-		plain_pack_tuple(pt, pt->rtcp_port, &pt->rtcp_tuple, pk);
-	}
-	if (pt->srtp_enabled) {
-		sfu_msg_pack_str(pk, "srtpParameters");
-		plain_pack_srtp_parameters(pt, pk);
-	}
+	plain_pack_addresses(pt, pk);
 }
 
 static void

@@ -74,6 +74,7 @@ struct sfu_producer {
 	unsigned		 codec_count;
 	uint8_t			 ext_map[256];	/* our id -> router id, 0 drop */
 	uint8_t			 rid_ext_id;	/* the remote's RID id, 0 */
+	uint8_t			 mid_ext_id;	/* the remote's MID id, 0 */
 	const char		*type;		/* simple, simulcast, svc */
 	bool			 paused;
 	bool			 registered;
@@ -184,6 +185,9 @@ producer_setup_extensions(struct sfu_producer *p)
 		if (strcmp(e->uri,
 		    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id") == 0) {
 			p->rid_ext_id = e->id;
+		} else if (strcmp(e->uri,
+		    "urn:ietf:params:rtp-hdrext:sdes:mid") == 0) {
+			p->mid_ext_id = e->id;
 		}
 		for (j = 0; j < caps->header_extension_count; j++) {
 			ce = &caps->header_extensions[j];
@@ -364,6 +368,14 @@ sfu_producer_transport(const struct sfu_producer *p)
 	return p->transport;
 }
 
+void
+sfu_producer_recv_ext_ids(const struct sfu_producer *p, uint8_t *mid,
+    uint8_t *rid)
+{
+	*mid = p->mid_ext_id;
+	*rid = p->rid_ext_id;
+}
+
 const char *
 sfu_producer_mid(const struct sfu_producer *p)
 {
@@ -503,6 +515,19 @@ sfu_producer_receive_sr(struct sfu_producer *p, uint32_t ssrc, uint64_t ntp,
 	}
 }
 
+/* Encodings that have received something (they have a stream). */
+static unsigned
+producer_stream_count(const struct sfu_producer *p)
+{
+	unsigned n = 0;
+	unsigned i = 0;
+
+	for (i = 0; i < p->encoding_count; i++) {
+		n += p->encodings[i].stream_init ? 1 : 0;
+	}
+	return n;
+}
+
 static void
 producer_emit_score(struct sfu_producer *p)
 {
@@ -510,9 +535,7 @@ producer_emit_score(struct sfu_producer *p)
 	unsigned n = 0;
 	unsigned i = 0;
 
-	for (i = 0; i < p->encoding_count; i++) {
-		n += p->encodings[i].stream_init ? 1 : 0;
-	}
+	n = producer_stream_count(p);
 	pk = sfu_notifier_begin(p->ctx->notifier, p->id, "producer.score");
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < p->encoding_count; i++) {
@@ -693,9 +716,7 @@ producer_pack_score(const struct sfu_producer *p, msgpack_packer *pk)
 	unsigned n = 0;
 	unsigned i = 0;
 
-	for (i = 0; i < p->encoding_count; i++) {
-		n += p->encodings[i].stream_init ? 1 : 0;
-	}
+	n = producer_stream_count(p);
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < p->encoding_count; i++) {
 		if (!p->encodings[i].stream_init) {
@@ -734,9 +755,7 @@ producer_dump(struct sfu_producer *p, struct sfu_channel_request *req)
 	unsigned n = 0;
 	unsigned i = 0;
 
-	for (i = 0; i < p->encoding_count; i++) {
-		n += p->encodings[i].stream_init ? 1 : 0;
-	}
+	n = producer_stream_count(p);
 	pk = sfu_channel_request_begin_data(req);
 	msgpack_pack_map(pk, 8);
 	sfu_msg_pack_kv_str(pk, "id", p->id);
@@ -783,9 +802,7 @@ producer_get_stats(struct sfu_producer *p, struct sfu_channel_request *req)
 	unsigned n = 0;
 	unsigned i = 0;
 
-	for (i = 0; i < p->encoding_count; i++) {
-		n += p->encodings[i].stream_init ? 1 : 0;
-	}
+	n = producer_stream_count(p);
 	pk = sfu_channel_request_begin_data(req);
 	msgpack_pack_array(pk, n);
 	for (i = 0; i < p->encoding_count; i++) {

@@ -58,6 +58,9 @@ void	sfu_producer_pack_created(const struct sfu_producer *p,
  */
 int	sfu_producer_match_ssrc(struct sfu_producer *p, uint32_t ssrc,
 	    const char *rid, bool *is_rtx);
+/* The ids its remote sends MID and RID with (0: not negotiated). */
+void	sfu_producer_recv_ext_ids(const struct sfu_producer *p, uint8_t *mid,
+	    uint8_t *rid);
 /* The MID the producer's packets carry ("" when none). */
 const char *sfu_producer_mid(const struct sfu_producer *p);
 /* Every SSRC it knows (for the transport's table). */

@@ -93,20 +93,10 @@ fail:
 	return NULL;
 }
 
-static void
-router_collect(void *arg, const char *key, void *value)
-{
-	void ***cursor = arg;
-
-	(void)key;
-	*(*cursor)++ = value;
-}
-
 void
 sfu_router_free(struct sfu_router *r)
 {
 	void **all = NULL;
-	void **cursor = NULL;
 	size_t n = 0;
 	size_t i = 0;
 
@@ -115,10 +105,7 @@ sfu_router_free(struct sfu_router *r)
 	}
 
 	/* Transports close their producers and consumers. */
-	n = sfu_strmap_count(r->transports);
-	all = sfu_xcalloc(n + 1, sizeof(*all));
-	cursor = all;
-	sfu_strmap_foreach(r->transports, router_collect, &cursor);
+	all = sfu_strmap_values(r->transports, &n);
 	for (i = 0; i < n; i++) {
 		sfu_strmap_remove(r->transports,
 		    sfu_transport_id(all[i]));

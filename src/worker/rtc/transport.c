@@ -116,29 +116,6 @@ fail:
 }
 
 static void
-transport_collect(void *arg, const char *key, void *value)
-{
-	void ***cursor = arg;
-
-	(void)key;
-	*(*cursor)++ = value;
-}
-
-/* Values of m as an array (the caller frees it); *n gets the count. */
-static void **
-transport_values(struct sfu_strmap *m, size_t *n)
-{
-	void **all = NULL;
-	void **cursor = NULL;
-
-	*n = sfu_strmap_count(m);
-	all = sfu_xcalloc(*n + 1, sizeof(*all));
-	cursor = all;
-	sfu_strmap_foreach(m, transport_collect, &cursor);
-	return all;
-}
-
-static void
 transport_forget_consumer(struct sfu_transport *t, struct sfu_consumer *c)
 {
 	unsigned i = 0;
@@ -180,13 +157,13 @@ sfu_transport_free(struct sfu_transport *t)
 	sfu_timer_handle_stop(t->rtcp_timer);
 
 	/* Consumers first: then producers' consumers are only elsewhere. */
-	all = transport_values(t->consumers, &n);
+	all = sfu_strmap_values(t->consumers, &n);
 	for (i = 0; i < n; i++) {
 		transport_forget_consumer(t, all[i]);
 		sfu_consumer_free(all[i]);
 	}
 	free(all);
-	all = transport_values(t->producers, &n);
+	all = sfu_strmap_values(t->producers, &n);
 	for (i = 0; i < n; i++) {
 		transport_forget_producer(t, all[i]);
 		sfu_producer_free(all[i]);
@@ -635,43 +612,16 @@ sfu_transport_consumer_closed(struct sfu_transport *t, struct sfu_consumer *c)
 	sfu_transport_close_consumer(t, c);
 }
 
+/*
+ * One transport reads one id per extension (mediasoup's rule): a new
+ * producer's MID/RID ids must match those of the others.
+ */
 static int
-transport_check_ext_ids(struct sfu_transport *t, const msgpack_object *data,
-    uint8_t *mid_id, uint8_t *rid_id, struct sfu_error *err)
+transport_check_ext_ids(const struct sfu_transport *t, uint8_t mid_id,
+    uint8_t rid_id, struct sfu_error *err)
 {
-	const msgpack_object *rp = NULL;
-	const msgpack_object *exts = NULL;
-	const msgpack_object *e = NULL;
-	const msgpack_object *uri = NULL;
-	const msgpack_object *id = NULL;
-	uint32_t i = 0;
-
-	*mid_id = 0;
-	*rid_id = 0;
-	rp = sfu_msg_map_get(data, "rtpParameters");
-	exts = sfu_msg_map_get(rp, "headerExtensions");
-	if (exts == NULL || exts->type != MSGPACK_OBJECT_ARRAY) {
-		return 0;
-	}
-	for (i = 0; i < exts->via.array.size; i++) {
-		e = &exts->via.array.ptr[i];
-		uri = sfu_msg_map_get(e, "uri");
-		id = sfu_msg_map_get(e, "id");
-		if (id == NULL || id->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
-		    id->via.u64 > 255) {
-			continue;
-		}
-		if (sfu_msg_str_eq(uri, "urn:ietf:params:rtp-hdrext:sdes:mid")) {
-			*mid_id = (uint8_t)id->via.u64;
-		} else if (sfu_msg_str_eq(uri,
-		    "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id")) {
-			*rid_id = (uint8_t)id->via.u64;
-		}
-	}
-
-	/* One transport reads one id per extension (mediasoup's rule). */
-	if ((*mid_id != 0 && t->mid_ext_id != 0 && *mid_id != t->mid_ext_id) ||
-	    (*rid_id != 0 && t->rid_ext_id != 0 && *rid_id != t->rid_ext_id)) {
+	if ((mid_id != 0 && t->mid_ext_id != 0 && mid_id != t->mid_ext_id) ||
+	    (rid_id != 0 && t->rid_ext_id != 0 && rid_id != t->rid_ext_id)) {
 		sfu_error_set(err, SFU_ERR_TYPE, "data.rtpParameters."
 		    "headerExtensions: MID/RID ids differ from those of this "
 		    "transport's other producers");
@@ -698,27 +648,25 @@ transport_produce(struct sfu_transport *t, struct sfu_channel_request *req)
 		sfu_channel_request_error(req, SFU_ERR_TYPE, "data: missing");
 		return;
 	}
-	if (transport_check_ext_ids(t, req->env.data, &mid_id, &rid_id,
-	    &err) == -1) {
-		sfu_channel_request_error_from(req, &err);
-		return;
-	}
 	p = sfu_producer_new(t->ctx, t, req->env.data, &err);
 	if (p == NULL) {
 		sfu_channel_request_error_from(req, &err);
 		return;
 	}
-	for (i = 0; i < t->nssrcs; i++) {
-		n = sfu_producer_ssrcs(p, ssrcs, 16);
-		while (n-- > 0) {
-			if (ssrcs[n] == t->ssrcs[i].ssrc) {
-				sfu_producer_free(p);
-				sfu_channel_request_error(req, SFU_ERR_TYPE,
-				    "data.rtpParameters.encodings: ssrc %u is "
-				    "already used by another producer",
-				    t->ssrcs[i].ssrc);
-				return;
-			}
+	sfu_producer_recv_ext_ids(p, &mid_id, &rid_id);
+	if (transport_check_ext_ids(t, mid_id, rid_id, &err) == -1) {
+		sfu_producer_free(p);
+		sfu_channel_request_error_from(req, &err);
+		return;
+	}
+	n = sfu_producer_ssrcs(p, ssrcs, 16);
+	for (i = 0; i < n; i++) {
+		if (transport_find_ssrc(t, ssrcs[i]) != NULL) {
+			sfu_producer_free(p);
+			sfu_channel_request_error(req, SFU_ERR_TYPE,
+			    "data.rtpParameters.encodings: ssrc %u is already "
+			    "used by another producer", ssrcs[i]);
+			return;
 		}
 	}
 	if (mid_id != 0) {
@@ -728,7 +676,6 @@ transport_produce(struct sfu_transport *t, struct sfu_channel_request *req)
 		t->rid_ext_id = rid_id;
 	}
 	SFU_ASSERT(sfu_strmap_add(t->producers, sfu_producer_id(p), p) == 0);
-	n = sfu_producer_ssrcs(p, ssrcs, 16);
 	for (i = 0; i < n; i++) {
 		enc = sfu_producer_match_ssrc(p, ssrcs[i], NULL, &is_rtx);
 		transport_add_ssrc(t, ssrcs[i], p, enc, is_rtx);
