@@ -32,8 +32,10 @@
 #include "worker/channel/notifier.h"
 #include "worker/channel/registry.h"
 #include "common/strmap.h"
+#include "worker/rtc/dtls_transport.h"
 #include "worker/rtc/router.h"
 #include "worker/rtc/rtc_ctx.h"
+#include "worker/rtc/webrtc_server.h"
 #include "worker/settings.h"
 #include "worker/worker.h"
 
@@ -53,6 +55,8 @@ struct sfu_worker {
 	struct sfu_signal_handle *sigterm;	/* owned, NULL when embedded */
 	struct sfu_rtc_ctx	*rtc;		/* owned: shared by rtc objects */
 	struct sfu_strmap	*routers;	/* id -> router, owned */
+	struct sfu_strmap	*webrtc_servers; /* id -> server, owned */
+	struct sfu_dtls_ctx	*dtls;		/* owned: certificate */
 	char			 pid[16];	/* our pid as text: targetId */
 	uint64_t		 started_ms;	/* monotonic */
 	int			 exit_code;
@@ -65,12 +69,10 @@ struct sfu_worker {
  * "unknown method", so clients can tell "not yet" from "never".
  */
 static const char *const worker_unbuilt_methods[] = {
-	"worker.createWebRtcServer", "worker.closeWebRtcServer",
-	"webRtcServer.dump", "webRtcServer.close",
-	"router.createWebRtcTransport", "router.createPipeTransport",
+	"router.createPipeTransport",
 	"router.createDirectTransport", "router.createActiveSpeakerObserver",
 	"router.createAudioLevelObserver", "router.closeRtpObserver",
-	"transport.restartIce", "transport.produceData",
+	"transport.produceData",
 	"transport.consumeData", "transport.closeDataProducer",
 	"transport.closeDataConsumer",
 	"dataProducer.dump", "dataProducer.getStats", "dataProducer.pause",
@@ -86,6 +88,7 @@ static const char *const worker_unbuilt_methods[] = {
 };
 
 static void	worker_close_routers(struct sfu_worker *w);
+static void	worker_close_webrtc_servers(struct sfu_worker *w);
 
 static bool
 worker_method_unbuilt(const char *method)
@@ -110,15 +113,19 @@ worker_close(struct sfu_worker *w, int exit_code)
 	w->exit_code = exit_code;
 	SFU_LOG_DEBUG("closing [pid:%s exit:%d]", w->pid, exit_code);
 
-	/* Routers close their transports, producers and consumers. */
+	/*
+	 * Routers close their transports, producers and consumers; then
+	 * the WebRtcServers, which those transports used.
+	 */
 	worker_close_routers(w);
+	worker_close_webrtc_servers(w);
 	sfu_channel_shutdown(w->channel, WORKER_FLUSH_TIMEOUT_MS);
 }
 
 /* --- routers --- */
 
 static void
-worker_pack_router_id(void *arg, const char *key, void *value)
+worker_pack_key(void *arg, const char *key, void *value)
 {
 	(void)value;
 	sfu_msg_pack_str(arg, key);
@@ -200,6 +207,86 @@ worker_on_router_close(void *owner, struct sfu_router *r,
 	sfu_channel_request_accept(req);
 }
 
+/* --- WebRtcServers --- */
+
+static void
+worker_close_webrtc_servers(struct sfu_worker *w)
+{
+	void **all = NULL;
+	size_t n = 0;
+	size_t i = 0;
+
+	if (w->webrtc_servers == NULL) {
+		return;
+	}
+	all = sfu_strmap_values(w->webrtc_servers, &n);
+	for (i = 0; i < n; i++) {
+		sfu_strmap_remove(w->webrtc_servers,
+		    sfu_webrtc_server_id(all[i]));
+		sfu_webrtc_server_free(all[i]);
+	}
+	free(all);
+}
+
+static void
+worker_method_create_webrtc_server(void *ctx, struct sfu_channel_request *req)
+{
+	struct sfu_worker *w = ctx;
+	struct sfu_webrtc_server *s = NULL;
+	struct sfu_error err = { 0 };
+	msgpack_packer *pk = NULL;
+
+	if (req->env.data == NULL) {
+		sfu_channel_request_error(req, SFU_ERR_TYPE, "data: missing");
+		return;
+	}
+	s = sfu_webrtc_server_new(w->rtc, req->env.data, &err);
+	if (s == NULL) {
+		sfu_channel_request_error_from(req, &err);
+		return;
+	}
+	SFU_ASSERT(sfu_strmap_add(w->webrtc_servers, sfu_webrtc_server_id(s),
+	    s) == 0);
+	pk = sfu_channel_request_begin_data(req);
+	sfu_webrtc_server_pack_dump(s, pk);
+	sfu_channel_request_accept_data(req);
+}
+
+static void
+worker_method_close_webrtc_server(void *ctx, struct sfu_channel_request *req)
+{
+	struct sfu_worker *w = ctx;
+	struct sfu_webrtc_server *s = NULL;
+	struct sfu_error err = { 0 };
+	char id[SFU_MSG_ID_MAX];
+
+	if (sfu_msg_get_strbuf(req->env.data, "data", "webRtcServerId",
+	    SFU_MSG_REQUIRED, id, sizeof(id), &err) != 1) {
+		sfu_channel_request_error_from(req, &err);
+		return;
+	}
+	s = sfu_strmap_remove(w->webrtc_servers, id);
+	if (s == NULL) {
+		sfu_channel_request_error(req, SFU_ERR_NOT_FOUND,
+		    "data.webRtcServerId: no WebRtcServer '%s'", id);
+		return;
+	}
+	sfu_webrtc_server_free(s);
+	sfu_channel_request_accept(req);
+}
+
+/* webRtcServer.close arrives at the server; the server asks us. */
+static void
+worker_on_webrtc_server_close(void *owner, struct sfu_webrtc_server *s,
+    struct sfu_channel_request *req)
+{
+	struct sfu_worker *w = owner;
+
+	sfu_strmap_remove(w->webrtc_servers, sfu_webrtc_server_id(s));
+	sfu_channel_request_accept(req);
+	sfu_webrtc_server_free(s);
+}
+
 /* --- worker.* methods --- */
 
 static void
@@ -212,10 +299,11 @@ worker_method_dump(void *ctx, struct sfu_channel_request *req)
 	msgpack_pack_map(pk, 7);
 	sfu_msg_pack_kv_uint(pk, "pid", (uint64_t)getpid());
 	sfu_msg_pack_str(pk, "webRtcServerIds");
-	msgpack_pack_array(pk, 0);
+	msgpack_pack_array(pk, sfu_strmap_count(w->webrtc_servers));
+	sfu_strmap_foreach(w->webrtc_servers, worker_pack_key, pk);
 	sfu_msg_pack_str(pk, "routerIds");
 	msgpack_pack_array(pk, sfu_strmap_count(w->routers));
-	sfu_strmap_foreach(w->routers, worker_pack_router_id, pk);
+	sfu_strmap_foreach(w->routers, worker_pack_key, pk);
 	sfu_msg_pack_str(pk, "channelMessageHandlers");
 	msgpack_pack_map(pk, 2);
 	sfu_msg_pack_str(pk, "channelRequestHandlers");
@@ -319,6 +407,8 @@ static const struct sfu_method worker_methods[] = {
 	{ "worker.close", worker_method_close },
 	{ "worker.createRouter", worker_method_create_router },
 	{ "worker.closeRouter", worker_method_close_router },
+	{ "worker.createWebRtcServer", worker_method_create_webrtc_server },
+	{ "worker.closeWebRtcServer", worker_method_close_webrtc_server },
 	{ NULL, NULL },
 };
 
@@ -435,7 +525,10 @@ worker_free(struct sfu_worker *w)
 	sfu_signal_handle_free(w->sigint);
 	sfu_signal_handle_free(w->sigterm);
 	worker_close_routers(w);
+	worker_close_webrtc_servers(w);
 	sfu_strmap_free(w->routers);
+	sfu_strmap_free(w->webrtc_servers);
+	sfu_dtls_ctx_free(w->dtls);
 	free(w->rtc);
 	sfu_notifier_free(w->notifier);
 	sfu_channel_free(w->channel);
@@ -511,12 +604,24 @@ sfu_worker_run(int argc, char *const argv[],
 	w->registry = sfu_registry_new();
 	w->notifier = sfu_notifier_new(w->channel);
 	w->routers = sfu_strmap_new();
+	w->webrtc_servers = sfu_strmap_new();
+	/* The certificate every DTLS handshake of this worker shows. */
+	w->dtls = sfu_dtls_ctx_new(w->settings.dtls_certificate_file,
+	    w->settings.dtls_private_key_file, &err);
+	if (w->dtls == NULL) {
+		SFU_LOG_ERROR("DTLS certificate: %s", err.reason);
+		code = SFU_WORKER_EXIT_SETTINGS;
+		goto out;
+	}
 	w->rtc = sfu_xcalloc(1, sizeof(*w->rtc));
 	w->rtc->base = w->base;
 	w->rtc->registry = w->registry;
 	w->rtc->notifier = w->notifier;
 	w->rtc->settings = &w->settings;
 	w->rtc->close_router = worker_on_router_close;
+	w->rtc->close_webrtc_server = worker_on_webrtc_server_close;
+	w->rtc->dtls = w->dtls;
+	w->rtc->webrtc_servers = w->webrtc_servers;
 	w->rtc->owner = w;
 	sfu_channel_start(w->channel);
 	sfu_notifier_emit(w->notifier, w->pid, "running");

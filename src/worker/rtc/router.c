@@ -24,6 +24,7 @@
 #include "worker/rtc/router.h"
 #include "worker/rtc/rtc_ctx.h"
 #include "worker/rtc/transport.h"
+#include "worker/rtc/webrtc_transport.h"
 
 struct sfu_router {
 	char			 id[SFU_MSG_ID_MAX];
@@ -233,9 +234,10 @@ router_can_consume(struct sfu_router *r, struct sfu_channel_request *req)
 	sfu_channel_request_accept_data(req);
 }
 
+/* router.createPlainTransport / router.createWebRtcTransport. */
 static void
-router_create_plain_transport(struct sfu_router *r,
-    struct sfu_channel_request *req)
+router_create_transport(struct sfu_router *r, struct sfu_channel_request *req,
+    bool webrtc)
 {
 	struct sfu_transport *t = NULL;
 	struct sfu_error err = { 0 };
@@ -245,7 +247,8 @@ router_create_plain_transport(struct sfu_router *r,
 		sfu_channel_request_error(req, SFU_ERR_TYPE, "data: missing");
 		return;
 	}
-	t = sfu_plain_transport_new(r->ctx, r, req->env.data, &err);
+	t = webrtc ? sfu_webrtc_transport_new(r->ctx, r, req->env.data, &err) :
+	    sfu_plain_transport_new(r->ctx, r, req->env.data, &err);
 	if (t == NULL) {
 		sfu_channel_request_error_from(req, &err);
 		return;
@@ -253,7 +256,7 @@ router_create_plain_transport(struct sfu_router *r,
 	SFU_ASSERT(sfu_strmap_add(r->transports, sfu_transport_id(t), t) ==
 	    0);
 	pk = sfu_channel_request_begin_data(req);
-	sfu_plain_transport_pack_dump(t, pk);
+	sfu_transport_pack_dump(t, pk);
 	sfu_channel_request_accept_data(req);
 }
 
@@ -295,7 +298,9 @@ router_handle_request(void *ctx, struct sfu_channel_request *req)
 		}
 		router_can_consume(r, req);
 	} else if (strcmp(m, "router.createPlainTransport") == 0) {
-		router_create_plain_transport(r, req);
+		router_create_transport(r, req, false);
+	} else if (strcmp(m, "router.createWebRtcTransport") == 0) {
+		router_create_transport(r, req, true);
 	} else if (strcmp(m, "router.closeTransport") == 0) {
 		if (sfu_msg_get_strbuf(req->env.data, "data", "transportId",
 		    SFU_MSG_REQUIRED, id, sizeof(id), &err) != 1) {
@@ -312,8 +317,7 @@ router_handle_request(void *ctx, struct sfu_channel_request *req)
 	} else if (strcmp(m, "router.close") == 0) {
 		/* The worker owns us: it frees us and answers. */
 		r->ctx->close_router(r->ctx->owner, r, req);
-	} else if (strcmp(m, "router.createWebRtcTransport") == 0 ||
-	    strcmp(m, "router.createPipeTransport") == 0 ||
+	} else if (strcmp(m, "router.createPipeTransport") == 0 ||
 	    strcmp(m, "router.createDirectTransport") == 0 ||
 	    strcmp(m, "router.createActiveSpeakerObserver") == 0 ||
 	    strcmp(m, "router.createAudioLevelObserver") == 0 ||

@@ -15,10 +15,13 @@
 #include <event2/event.h>
 
 struct sfu_channel_request;
+struct sfu_dtls_ctx;
 struct sfu_notifier;
 struct sfu_registry;
 struct sfu_router;
 struct sfu_settings;
+struct sfu_strmap;
+struct sfu_webrtc_server;
 
 /* Room for one packet plus the SRTP trailer and a rewritten MID. */
 #define SFU_RTC_PACKET_BUF	2048
@@ -28,11 +31,17 @@ struct sfu_rtc_ctx {
 	struct sfu_registry	*registry;	/* borrowed */
 	struct sfu_notifier	*notifier;	/* borrowed */
 	const struct sfu_settings *settings;	/* borrowed */
+	struct sfu_dtls_ctx	*dtls;		/* borrowed: certificate */
+	struct sfu_strmap	*webrtc_servers; /* borrowed: id -> server */
 	uint8_t			 scratch[SFU_RTC_PACKET_BUF]; /* per packet */
 
 	/* router.close: the worker owns routers, so it frees and answers. */
 	void			(*close_router)(void *owner,
 				    struct sfu_router *r,
+				    struct sfu_channel_request *req);
+	/* webRtcServer.close: likewise. */
+	void			(*close_webrtc_server)(void *owner,
+				    struct sfu_webrtc_server *s,
 				    struct sfu_channel_request *req);
 	void			*owner;		/* borrowed: the worker */
 };

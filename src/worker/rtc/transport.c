@@ -184,6 +184,12 @@ sfu_transport_free(struct sfu_transport *t)
 }
 
 const char *
+sfu_transport_type(const struct sfu_transport *t)
+{
+	return t->type;
+}
+
+const char *
 sfu_transport_id(const struct sfu_transport *t)
 {
 	return t->id;
@@ -799,7 +805,9 @@ transport_get_stats(struct sfu_transport *t, struct sfu_channel_request *req)
 	msgpack_packer *pk = NULL;
 	char type[48];
 
-	snprintf(type, sizeof(type), "%s-rtp-transport", t->type);
+	/* mediasoup: "webrtc-transport", "plain-rtp-transport". */
+	snprintf(type, sizeof(type), "%s-transport", strcmp(t->type, "plain") == 0 ?
+	    "plain-rtp" : t->type);
 	pk = sfu_channel_request_begin_data(req);
 	msgpack_pack_array(pk, 1);
 	msgpack_pack_map(pk, 19 + t->ops->count_stats_fields(t));
@@ -860,6 +868,9 @@ sfu_transport_handle_request(void *ctx, struct sfu_channel_request *req)
 		/* The router owns us: it frees us. Reply first. */
 		sfu_channel_request_accept(req);
 		sfu_router_close_transport(t->router, t->id);
+	} else if (strcmp(m, "transport.restartIce") == 0) {
+		sfu_channel_request_error(req, SFU_ERR_ERROR, "%s: a %s "
+		    "transport has no ICE", m, t->type);
 	} else if (strcmp(m, "transport.produceData") == 0 ||
 	    strcmp(m, "transport.consumeData") == 0 ||
 	    strcmp(m, "transport.closeDataProducer") == 0 ||

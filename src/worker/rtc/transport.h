@@ -81,6 +81,8 @@ struct sfu_transport *sfu_transport_new(struct sfu_rtc_ctx *ctx,
 void	sfu_transport_free(struct sfu_transport *t);
 
 const char *sfu_transport_id(const struct sfu_transport *t);
+/* mediasoup's type: "plain", "webrtc". */
+const char *sfu_transport_type(const struct sfu_transport *t);
 void	*sfu_transport_impl(const struct sfu_transport *t);
 struct sfu_rtc_ctx *sfu_transport_ctx(const struct sfu_transport *t);
 struct sfu_router *sfu_transport_router(const struct sfu_transport *t);
