@@ -147,10 +147,9 @@ def check_running_and_methods():
 
         # Methods of mediasoup's catalogue not built yet.
         for i, (method, data, hid) in enumerate([
-                ("worker.closeWebRtcServer", {"webRtcServerId": "s1"}, None),
-                ("worker.createWebRtcServer",
-                 {"webRtcServerId": "s1", "listenInfos": []}, None),
-                ("router.createWebRtcTransport", None, "r1")]):
+                ("router.createPipeTransport", {}, "r1"),
+                ("router.createDirectTransport", None, "r1"),
+                ("transport.produceData", None, "t1")]):
             resp = w.request(method, data, hid, id=200 + i)
             rejected(resp, 200 + i, "UnsupportedError", method.replace(
                 ".", r"\."), method + " is UnsupportedError")
@@ -182,7 +181,7 @@ def check_ids_and_pipelining():
                 "non-minimal id encodings answered with the same id")
 
         # Many requests in one write, answered in order.
-        methods = ["worker.ping", "worker.dump", "worker.createWebRtcServer",
+        methods = ["worker.ping", "worker.dump", "router.createPipeTransport",
                    "worker.bogus", "worker.getResourceUsage"]
         expect = [("accepted", True), ("accepted", True),
                   ("error", "UnsupportedError"), ("error", "Error"),
