@@ -86,7 +86,7 @@ sfuctl_usage(FILE *f)
 	    "  status                  the master's state\n"
 	    "  workers                 one line per worker: INDEX PID STATE "
 	    "GEN RESTARTS\n"
-	    "                          ROUTERS UPTIME\n"
+	    "                          ROUTERS UPTIME WEBRTC_SERVER\n"
 	    "  reload                  re-read the configuration (as "
 	    "SIGHUP)\n"
 	    "  stop                    fast shutdown (as SIGTERM)\n"
@@ -717,7 +717,7 @@ sfuctl_cmd_status(struct sfuctl *s)
 	return rc;
 }
 
-#define SFUCTL_WORKERS_FMT "%-5s %-7s %-9s %-3s %-8s %-7s %s\n"
+#define SFUCTL_WORKERS_FMT "%-5s %-7s %-9s %-3s %-8s %-7s %-7s %s\n"
 
 static void
 sfuctl_print_worker(const msgpack_object *w, uint64_t now_ms)
@@ -730,6 +730,8 @@ sfuctl_print_worker(const msgpack_object *w, uint64_t now_ms)
 	char restarts[32];
 	char routers[32];
 	char uptime[32];
+	char webrtc[SFU_MSG_ID_MAX];
+	const msgpack_object *error = NULL;
 	uint64_t started = 0;
 
 	sfuctl_format_field(index, sizeof(index), w, "index");
@@ -746,8 +748,16 @@ sfuctl_print_worker(const msgpack_object *w, uint64_t now_ms)
 	} else {
 		snprintf(uptime, sizeof(uptime), "-");
 	}
+
+	/* The server's id; "failed" when creating it failed (see --json). */
+	sfuctl_format_field(webrtc, sizeof(webrtc), w, "webRtcServerId");
+	error = sfu_msg_map_get(w, "webRtcServerError");
+	if (strcmp(webrtc, "-") == 0 && error != NULL &&
+	    error->type == MSGPACK_OBJECT_STR) {
+		snprintf(webrtc, sizeof(webrtc), "failed");
+	}
 	printf(SFUCTL_WORKERS_FMT, index, pidbuf, state, gen, restarts, routers,
-	    uptime);
+	    uptime, webrtc);
 }
 
 static int
@@ -780,7 +790,7 @@ sfuctl_cmd_workers(struct sfuctl *s)
 	rc = SFUCTL_EXIT_OK;
 	now_ms = sfu_clock_wall_ms();
 	printf(SFUCTL_WORKERS_FMT, "INDEX", "PID", "STATE", "GEN", "RESTARTS",
-	    "ROUTERS", "UPTIME");
+	    "ROUTERS", "UPTIME", "WEBRTC_SERVER");
 	for (i = 0; i < list->via.array.size; i++) {
 		if (list->via.array.ptr[i].type == MSGPACK_OBJECT_MAP) {
 			sfuctl_print_worker(&list->via.array.ptr[i], now_ms);

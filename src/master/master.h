@@ -30,6 +30,17 @@ struct sfu_strmap;
 struct sfu_timer_handle;
 struct sfu_worker_link;
 
+/* The config's webrtc_server on a slot's worker (pool.c). */
+enum sfu_slot_webrtc {
+	SFU_SLOT_WEBRTC_NONE,		/* none, or none wanted */
+	SFU_SLOT_WEBRTC_WAITING,	/* wanted; an older generation's
+					   server still holds its ports */
+	SFU_SLOT_WEBRTC_CREATING,	/* worker.createWebRtcServer sent */
+	SFU_SLOT_WEBRTC_CREATED,
+	SFU_SLOT_WEBRTC_CLOSING,	/* closed to hand its ports over */
+};
+#define SFU_SLOT_WEBRTC_MAX_PORTS 8	/* SFU_MASTER_CONF_MAX_LISTEN */
+
 enum sfu_slot_state {
 	SFU_SLOT_STARTING,	/* spawned, no "running" yet */
 	SFU_SLOT_RUNNING,
@@ -61,6 +72,15 @@ struct sfu_slot {
 	bool			 retire;	/* do not respawn on exit */
 	uint64_t		 drain_deadline_ms; /* monotonic, 0: none */
 	int			 last_status;	/* waitpid status, -1: none */
+	enum sfu_slot_webrtc	 webrtc_state;
+	char			 webrtc_id[SFU_MSG_ID_MAX]; /* "": none */
+	char			 webrtc_error[SFU_ERROR_REASON_LEN]; /* "":
+						   none; the last attempt's */
+	unsigned		 webrtc_nports;	/* in webrtc_ports */
+	struct {
+		bool		 tcp;
+		uint16_t	 port;
+	}			 webrtc_ports[SFU_SLOT_WEBRTC_MAX_PORTS];
 	TAILQ_ENTRY(sfu_slot)	 entry;
 };
 TAILQ_HEAD(sfu_slot_list, sfu_slot);
@@ -154,6 +174,13 @@ void	sfu_pool_check_drained(struct sfu_slot *s);
 /* Liveness tick: pings, kills workers that stopped answering. */
 void	sfu_pool_tick(struct sfu_master *m);
 unsigned sfu_pool_count(struct sfu_master *m, int state);	/* -1: all */
+/*
+ * The id of the config's WebRtcServer on s's worker, NULL when it has
+ * none (not configured, not created yet, failed, or closed by a client).
+ */
+const char *sfu_pool_webrtc_server_id(const struct sfu_slot *s);
+/* Why the last attempt to create it failed, NULL when it did not. */
+const char *sfu_pool_webrtc_server_error(const struct sfu_slot *s);
 const char *sfu_pool_state_name(enum sfu_slot_state state);
 
 /* --- master_methods.c --- */

@@ -92,13 +92,14 @@ master_method_workers(struct sfu_master *m, struct sfu_admin_client *c,
 {
 	const struct sfu_slot *s = NULL;
 	msgpack_packer *pk = NULL;
+	const char *str = NULL;
 
 	pk = sfu_msg_begin_response(&m->builder, req->id, true);
 	msgpack_pack_map(pk, 1);
 	sfu_msg_pack_str(pk, "workers");
 	msgpack_pack_array(pk, sfu_pool_count(m, -1));
 	TAILQ_FOREACH(s, &m->slots, entry) {
-		msgpack_pack_map(pk, 9);
+		msgpack_pack_map(pk, 11);
 		sfu_msg_pack_kv_uint(pk, "index", s->index);
 		sfu_msg_pack_str(pk, "pid");
 		if (s->pid > 0) {
@@ -114,6 +115,20 @@ master_method_workers(struct sfu_master *m, struct sfu_admin_client *c,
 		sfu_msg_pack_str(pk, "routerIds");
 		sfu_relay_pack_routers(m->relay, s, pk);
 		sfu_msg_pack_kv_uint(pk, "entities", s->entities);
+		sfu_msg_pack_str(pk, "webRtcServerId");
+		str = sfu_pool_webrtc_server_id(s);
+		if (str != NULL) {
+			sfu_msg_pack_str(pk, str);
+		} else {
+			msgpack_pack_nil(pk);
+		}
+		sfu_msg_pack_str(pk, "webRtcServerError");
+		str = sfu_pool_webrtc_server_error(s);
+		if (str != NULL) {
+			sfu_msg_pack_str(pk, str);
+		} else {
+			msgpack_pack_nil(pk);
+		}
 	}
 	master_send_built(m, c);
 }

@@ -3,8 +3,10 @@
  *
  * The worker pool: slots, spawning, "running" hand-shake with a start
  * timeout, reaping, respawn with exponential backoff, liveness pings,
- * draining and stopping. A slot lives from the spawn of its worker until
- * the worker exits without being respawned.
+ * draining and stopping, and the config's WebRtcServer on each worker
+ * (created when it runs, handed over between generations). A slot lives
+ * from the spawn of its worker until the worker exits without being
+ * respawned.
  */
 #include "config.h"
 
@@ -36,6 +38,10 @@
 #define POOL_LINK_GRACE_MS	1000
 
 static void	pool_spawn(struct sfu_slot *s);
+static void	pool_webrtc_advance(struct sfu_master *m);
+
+_Static_assert(SFU_SLOT_WEBRTC_MAX_PORTS == SFU_MASTER_CONF_MAX_LISTEN,
+    "a slot records every listen of webrtc_server");
 
 const char *
 sfu_pool_state_name(enum sfu_slot_state state)
@@ -345,6 +351,336 @@ pool_publish_worker(struct sfu_slot *s, const char *event)
 	    (const uint8_t *)m->builder.sbuf.data, m->builder.sbuf.size, NULL);
 }
 
+/* --- the config's webrtc_server --- */
+
+/*
+ * Each worker gets one WebRtcServer, listening on every "listen" of the
+ * webrtc_server block with the port raised by the worker's index, as
+ * nginx-style per-worker ports: PORT .. PORT + worker_processes - 1. Its
+ * id is "webrtc-server-<index>-g<generation>": deterministic for a slot
+ * (a respawned worker gets the same one) and unique, even while a
+ * reload's old generation drains beside the new one.
+ *
+ * Ports cannot be shared (UDP without SO_REUSEPORT, and with it the
+ * kernel would split a session's packets between two workers), so a new
+ * generation's server takes its ports over from the older generations:
+ * once the new worker is running, the draining servers that hold any of
+ * its ports are closed (worker.closeWebRtcServer), and the new one is
+ * created when the last of them has answered or its worker is gone.
+ * Until the new worker runs, the old server keeps serving.
+ *
+ * A failed create (port in use, bad address) is logged, shown in
+ * master.workers and retried only when the worker is respawned: the
+ * worker keeps running without a server.
+ */
+
+static bool
+pool_webrtc_overlap(const struct sfu_slot *a, const struct sfu_slot *b)
+{
+	unsigned i = 0;
+	unsigned j = 0;
+
+	for (i = 0; i < a->webrtc_nports; i++) {
+		for (j = 0; j < b->webrtc_nports; j++) {
+			if (a->webrtc_ports[i].tcp ==
+			    b->webrtc_ports[j].tcp &&
+			    a->webrtc_ports[i].port ==
+			    b->webrtc_ports[j].port) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Whether s's server exists, or may (a create or close in flight). */
+static bool
+pool_webrtc_holds(const struct sfu_slot *s)
+{
+	switch (s->webrtc_state) {
+	case SFU_SLOT_WEBRTC_CREATING:
+	case SFU_SLOT_WEBRTC_CLOSING:
+		return true;
+	case SFU_SLOT_WEBRTC_CREATED:
+		return sfu_pool_webrtc_server_id(s) != NULL;
+	default:
+		return false;
+	}
+}
+
+const char *
+sfu_pool_webrtc_server_id(const struct sfu_slot *s)
+{
+	if (s->webrtc_state != SFU_SLOT_WEBRTC_CREATED ||
+	    s->webrtc_id[0] == '\0' ||
+	    sfu_relay_entity_slot(s->master->relay, s->webrtc_id) != s) {
+		return NULL;	/* a client may have closed it */
+	}
+	return s->webrtc_id;
+}
+
+const char *
+sfu_pool_webrtc_server_error(const struct sfu_slot *s)
+{
+	return s->webrtc_error[0] != '\0' ? s->webrtc_error : NULL;
+}
+
+/* The state after the worker's exit: nothing is held any more. */
+static void
+pool_webrtc_forget(struct sfu_slot *s)
+{
+	s->webrtc_state = SFU_SLOT_WEBRTC_NONE;
+	s->webrtc_id[0] = '\0';
+	s->webrtc_nports = 0;
+}
+
+static void
+pool_webrtc_fail(struct sfu_slot *s, const char *reason)
+{
+	snprintf(s->webrtc_error, sizeof(s->webrtc_error), "%s", reason);
+	SFU_LOG_ERROR("worker %u pid %ld: cannot create webrtc server %s: %s "
+	    "(the worker runs without it; retried when it is respawned)",
+	    s->index, (long)s->pid, s->webrtc_id, reason);
+	pool_webrtc_forget(s);
+}
+
+static void
+pool_pack_webrtc_create(void *ctx, msgpack_packer *pk)
+{
+	struct sfu_slot *s = ctx;
+	const struct sfu_master_conf *conf = s->master->conf;
+	const struct sfu_master_conf_listen *l = NULL;
+	unsigned i = 0;
+
+	msgpack_pack_map(pk, 2);
+	sfu_msg_pack_kv_str(pk, "webRtcServerId", s->webrtc_id);
+	sfu_msg_pack_str(pk, "listenInfos");
+	msgpack_pack_array(pk, conf->webrtc_nlisten);
+	for (i = 0; i < conf->webrtc_nlisten; i++) {
+		l = &conf->webrtc_listen[i];
+		msgpack_pack_map(pk, l->announced != NULL ? 4 : 3);
+		sfu_msg_pack_kv_str(pk, "protocol",
+		    l->protocol == SFU_LISTEN_TCP ? "tcp" : "udp");
+		sfu_msg_pack_kv_str(pk, "ip", l->ip);
+		if (l->announced != NULL) {
+			sfu_msg_pack_kv_str(pk, "announcedAddress",
+			    l->announced);
+		}
+		sfu_msg_pack_kv_uint(pk, "port", s->webrtc_ports[i].port);
+	}
+}
+
+static void
+pool_pack_webrtc_close(void *ctx, msgpack_packer *pk)
+{
+	struct sfu_slot *s = ctx;
+
+	msgpack_pack_map(pk, 1);
+	sfu_msg_pack_kv_str(pk, "webRtcServerId", s->webrtc_id);
+}
+
+/* The worker's error reason, or a description of a failed response. */
+static void
+pool_response_reason(const msgpack_object *response, char *buf,
+    size_t size)
+{
+	char kind[32];
+
+	if (sfu_msg_get_strbuf(response, NULL, "reason", SFU_MSG_REQUIRED,
+	    buf, size, NULL) == 1 && buf[0] != '\0') {
+		return;
+	}
+	if (sfu_msg_get_strbuf(response, NULL, "error", SFU_MSG_REQUIRED,
+	    kind, sizeof(kind), NULL) != 1) {
+		snprintf(kind, sizeof(kind), "?");
+	}
+	snprintf(buf, size, "%s without a reason", kind);
+}
+
+static bool
+pool_response_accepted(const msgpack_object *response)
+{
+	const msgpack_object *a = sfu_msg_map_get(response, "accepted");
+
+	return a != NULL && a->type == MSGPACK_OBJECT_BOOLEAN &&
+	    a->via.boolean;
+}
+
+static void
+pool_on_webrtc_created(void *ctx, struct sfu_slot *s,
+    const msgpack_object *response)
+{
+	char reason[SFU_ERROR_REASON_LEN];
+
+	(void)ctx;
+	if (response == NULL && s->link == NULL) {
+		/* The worker died: pool_on_exit() takes over. */
+		pool_webrtc_forget(s);
+		return;
+	}
+	if (response == NULL) {
+		snprintf(reason, sizeof(reason), "no answer within %d ms",
+		    SFU_RELAY_TIMEOUT_MS);
+		pool_webrtc_fail(s, reason);
+	} else if (!pool_response_accepted(response)) {
+		pool_response_reason(response, reason, sizeof(reason));
+		pool_webrtc_fail(s, reason);
+	} else {
+		s->webrtc_state = SFU_SLOT_WEBRTC_CREATED;
+		SFU_LOG_INFO("worker %u pid %ld: webrtc server %s created",
+		    s->index, (long)s->pid, s->webrtc_id);
+	}
+
+	/* If it drains meanwhile, a newer server may want its ports. */
+	pool_webrtc_advance(s->master);
+}
+
+static void
+pool_on_webrtc_closed(void *ctx, struct sfu_slot *s,
+    const msgpack_object *response)
+{
+	char reason[SFU_ERROR_REASON_LEN];
+
+	(void)ctx;
+	if (response == NULL && s->link == NULL) {
+		pool_webrtc_forget(s);
+		return;
+	}
+	if (response != NULL && !pool_response_accepted(response)) {
+		pool_response_reason(response, reason, sizeof(reason));
+		SFU_LOG_WARN("worker %u pid %ld: closing webrtc server %s "
+		    "failed: %s", s->index, (long)s->pid, s->webrtc_id,
+		    reason);
+	} else if (response == NULL) {
+		SFU_LOG_WARN("worker %u pid %ld: no answer to closing webrtc "
+		    "server %s", s->index, (long)s->pid, s->webrtc_id);
+	}
+
+	/* Either way the ports are deemed free: a create then says if not. */
+	pool_webrtc_forget(s);
+	pool_webrtc_advance(s->master);
+}
+
+/*
+ * Closes every older server that holds one of s's ports; returns how many
+ * s still waits for.
+ */
+static unsigned
+pool_webrtc_blockers(struct sfu_slot *s)
+{
+	struct sfu_master *m = s->master;
+	struct sfu_slot *o = NULL;
+	struct sfu_error err = { 0 };
+	unsigned n = 0;
+
+	TAILQ_FOREACH(o, &m->slots, entry) {
+		if (o == s || o->generation >= s->generation ||
+		    !pool_webrtc_holds(o) || !pool_webrtc_overlap(o, s)) {
+			continue;
+		}
+		n++;
+		if (o->webrtc_state != SFU_SLOT_WEBRTC_CREATED) {
+			continue;	/* its answer comes back here */
+		}
+		SFU_LOG_INFO("worker %u pid %ld (generation %u): closing "
+		    "webrtc server %s to hand its ports over to worker %u "
+		    "(generation %u)", o->index, (long)o->pid, o->generation,
+		    o->webrtc_id, s->index, s->generation);
+		o->webrtc_state = SFU_SLOT_WEBRTC_CLOSING;
+		if (sfu_relay_internal_entity(m->relay, o,
+		    "worker.closeWebRtcServer", o->webrtc_id,
+		    pool_pack_webrtc_close, o, pool_on_webrtc_closed, NULL,
+		    &err) == -1) {
+			/* Its channel is broken: wait for its exit. */
+			SFU_LOG_WARN("worker %u pid %ld: %s", o->index,
+			    (long)o->pid, err.reason);
+		}
+	}
+	return n;
+}
+
+static void
+pool_webrtc_create(struct sfu_slot *s)
+{
+	struct sfu_master *m = s->master;
+	struct sfu_error err = { 0 };
+
+	s->webrtc_state = SFU_SLOT_WEBRTC_CREATING;
+	if (sfu_relay_internal_entity(m->relay, s,
+	    "worker.createWebRtcServer", s->webrtc_id,
+	    pool_pack_webrtc_create, s, pool_on_webrtc_created, NULL,
+	    &err) == -1) {
+		pool_webrtc_fail(s, err.reason);
+	}
+}
+
+/* Creates the servers that wait, once nothing holds their ports. */
+static void
+pool_webrtc_advance(struct sfu_master *m)
+{
+	struct sfu_slot *s = NULL;
+
+	if (m->state != SFU_MASTER_RUNNING) {
+		return;
+	}
+	TAILQ_FOREACH(s, &m->slots, entry) {
+		if (s->webrtc_state != SFU_SLOT_WEBRTC_WAITING) {
+			continue;
+		}
+		if (s->state != SFU_SLOT_RUNNING || s->retire) {
+			pool_webrtc_forget(s);
+			continue;
+		}
+		if (pool_webrtc_blockers(s) == 0) {
+			pool_webrtc_create(s);
+		}
+	}
+}
+
+/* s's worker just reported running: give it the config's server. */
+static void
+pool_webrtc_start(struct sfu_slot *s)
+{
+	const struct sfu_master_conf *conf = s->master->conf;
+	const struct sfu_master_conf_listen *l = NULL;
+	char reason[SFU_ERROR_REASON_LEN];
+	unsigned port = 0;
+	unsigned i = 0;
+	unsigned n = 0;
+
+	pool_webrtc_forget(s);
+	s->webrtc_error[0] = '\0';
+	if (conf->webrtc_nlisten == 0) {
+		return;
+	}
+	snprintf(s->webrtc_id, sizeof(s->webrtc_id), "webrtc-server-%u-g%u",
+	    s->index, s->generation);
+	for (i = 0; i < conf->webrtc_nlisten; i++) {
+		l = &conf->webrtc_listen[i];
+		port = (unsigned)l->port + s->index;
+		if (port > 65535) {
+			snprintf(reason, sizeof(reason), "webrtc_server: %s "
+			    "port %u + worker index %u is above 65535",
+			    l->protocol == SFU_LISTEN_TCP ? "tcp" : "udp",
+			    (unsigned)l->port, s->index);
+			pool_webrtc_fail(s, reason);
+			return;
+		}
+		s->webrtc_ports[i].tcp = l->protocol == SFU_LISTEN_TCP;
+		s->webrtc_ports[i].port = (uint16_t)port;
+	}
+	s->webrtc_nports = conf->webrtc_nlisten;
+	s->webrtc_state = SFU_SLOT_WEBRTC_WAITING;
+	n = pool_webrtc_blockers(s);
+	if (n == 0) {
+		pool_webrtc_create(s);
+	} else {
+		SFU_LOG_INFO("worker %u pid %ld: webrtc server %s waits for %u "
+		    "older server(s) to release its ports", s->index,
+		    (long)s->pid, s->webrtc_id, n);
+	}
+}
+
 void
 sfu_pool_on_running(struct sfu_slot *s)
 {
@@ -361,8 +697,7 @@ sfu_pool_on_running(struct sfu_slot *s)
 		sfu_pool_stop_slot(s);
 		return;
 	}
-
-	/* XXX(#5): create the config's webrtc_server on this worker. */
+	pool_webrtc_start(s);
 }
 
 static void
@@ -498,12 +833,17 @@ pool_on_exit(struct sfu_slot *s, int status)
 		    why);
 		s->pid = -1;
 		pool_slot_free(s);
+
+		/* Its server's ports are free now. */
+		pool_webrtc_advance(m);
 		return;
 	}
 	SFU_LOG_ERROR("worker %u pid %ld %s", s->index, (long)s->pid, why);
 	pool_publish_died(s, status, why);
 	s->pid = -1;
 	s->restarts++;
+	pool_webrtc_forget(s);
+	pool_webrtc_advance(m);
 
 	/*
 	 * Crash loops back off exponentially; a worker whose settings were

@@ -113,7 +113,7 @@ static const struct relay_method relay_methods[] = {
 static const char *const relay_closing_events[] = {
 	"consumer.producerclose", "dataconsumer.dataproducerclose",
 	"producerclose", "dataproducerclose", "routerclose", "transportclose",
-	NULL,
+	"listenserverclose", "transport.listenserverclose", NULL,
 };
 
 static const struct relay_method *
@@ -542,10 +542,10 @@ sfu_relay_forward(struct sfu_relay *r, struct sfu_admin_client *c,
 	}
 }
 
-int
-sfu_relay_internal(struct sfu_relay *r, struct sfu_slot *s,
-    const char *method, sfu_relay_pack_cb pack, void *pack_ctx,
-    sfu_relay_cb cb, void *ctx)
+static int
+relay_send_internal(struct sfu_relay *r, struct sfu_slot *s,
+    const char *method, const struct relay_method *rm, const char *entity_id,
+    sfu_relay_pack_cb pack, void *pack_ctx, sfu_relay_cb cb, void *ctx)
 {
 	struct relay_pending *p = NULL;
 	msgpack_packer *pk = NULL;
@@ -557,6 +557,10 @@ sfu_relay_internal(struct sfu_relay *r, struct sfu_slot *s,
 	p->internal = true;
 	p->cb = cb;
 	p->cb_ctx = ctx;
+	p->method = rm;
+	if (entity_id != NULL) {
+		snprintf(p->entity_id, sizeof(p->entity_id), "%s", entity_id);
+	}
 	pk = sfu_msg_begin_request(&r->builder, p->id, method, NULL,
 	    pack != NULL);
 	if (pack != NULL) {
@@ -565,6 +569,44 @@ sfu_relay_internal(struct sfu_relay *r, struct sfu_slot *s,
 	if (sfu_worker_link_send(s->link, (const uint8_t *)r->builder.sbuf.data,
 	    r->builder.sbuf.size) == -1) {
 		relay_pending_remove(r, p);
+		return -1;
+	}
+	return 0;
+}
+
+int
+sfu_relay_internal(struct sfu_relay *r, struct sfu_slot *s,
+    const char *method, sfu_relay_pack_cb pack, void *pack_ctx,
+    sfu_relay_cb cb, void *ctx)
+{
+	return relay_send_internal(r, s, method, NULL, NULL, pack, pack_ctx,
+	    cb, ctx);
+}
+
+int
+sfu_relay_internal_entity(struct sfu_relay *r, struct sfu_slot *s,
+    const char *method, const char *entity_id, sfu_relay_pack_cb pack,
+    void *pack_ctx, sfu_relay_cb cb, void *ctx, struct sfu_error *err)
+{
+	const struct relay_method *rm = relay_find_method(method);
+
+	SFU_ASSERT(rm != NULL && rm->id_field != NULL && !rm->router);
+	if (entity_id[0] == '\0' || strlen(entity_id) >= SFU_MSG_ID_MAX) {
+		sfu_error_set(err, SFU_ERR_TYPE, "%s: bad %s '%s'", method,
+		    rm->id_field, entity_id);
+		return -1;
+	}
+	if (rm->kind == RELAY_CREATE &&
+	    (sfu_strmap_get(r->entities, entity_id) != NULL ||
+	    relay_create_pending(r, entity_id))) {
+		sfu_error_set(err, SFU_ERR_TYPE, "an entity with id '%s' "
+		    "already exists", entity_id);
+		return -1;
+	}
+	if (relay_send_internal(r, s, method, rm, entity_id, pack, pack_ctx,
+	    cb, ctx) == -1) {
+		sfu_error_set(err, SFU_ERR_ERROR, "worker %u is not accepting "
+		    "requests", s->index);
 		return -1;
 	}
 	return 0;
@@ -788,6 +830,14 @@ size_t
 sfu_relay_entity_count(const struct sfu_relay *r)
 {
 	return sfu_strmap_count(r->entities);
+}
+
+struct sfu_slot *
+sfu_relay_entity_slot(const struct sfu_relay *r, const char *id)
+{
+	const struct relay_entity *e = sfu_strmap_get(r->entities, id);
+
+	return e != NULL ? e->slot : NULL;
 }
 
 void

@@ -16,6 +16,7 @@
 
 #include <msgpack.h>
 
+#include "common/error.h"
 #include "common/msg.h"
 
 struct sfu_admin_client;
@@ -51,6 +52,19 @@ int	sfu_relay_internal(struct sfu_relay *r, struct sfu_slot *s,
 	    const char *method, sfu_relay_pack_cb pack, void *pack_ctx,
 	    sfu_relay_cb cb, void *ctx);
 
+/*
+ * The master's own create or close of an entity (a method of the relay's
+ * create/close table, e.g. worker.createWebRtcServer), whose id is
+ * entity_id: like sfu_relay_internal(), and the entity table learns (on
+ * an accepted create) or forgets (on an accepted close) entity_id on s,
+ * as for a client's request. The entity has no owning client. Returns 0,
+ * or -1 with err (a create of an id in use or in flight, or the request
+ * could not be sent; cb is not called then).
+ */
+int	sfu_relay_internal_entity(struct sfu_relay *r, struct sfu_slot *s,
+	    const char *method, const char *entity_id, sfu_relay_pack_cb pack,
+	    void *pack_ctx, sfu_relay_cb cb, void *ctx, struct sfu_error *err);
+
 /* A message from a worker: a response or a notification. */
 void	sfu_relay_on_worker_message(struct sfu_relay *r, struct sfu_slot *s,
 	    const msgpack_object *root, const uint8_t *raw, size_t len);
@@ -74,6 +88,9 @@ void	sfu_relay_on_client_closed(struct sfu_relay *r,
 
 size_t	sfu_relay_pending_count(const struct sfu_relay *r);
 size_t	sfu_relay_entity_count(const struct sfu_relay *r);
+/* The worker that owns entity id, or NULL when the table lacks it. */
+struct sfu_slot *sfu_relay_entity_slot(const struct sfu_relay *r,
+	    const char *id);
 /* Packs the ids of the routers that live on s as an array. */
 void	sfu_relay_pack_routers(const struct sfu_relay *r,
 	    const struct sfu_slot *s, msgpack_packer *pk);

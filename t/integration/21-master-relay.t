@@ -208,7 +208,8 @@ def check_status(m, ws, nclients):
         keys = sorted(w.keys())
         tap.is_(keys, sorted(["index", "pid", "state", "generation",
                               "restarts", "startedAt", "routers",
-                              "routerIds", "entities"]),
+                              "routerIds", "entities", "webRtcServerId",
+                              "webRtcServerError"]),
                 "workers[%d]: fields" % w["index"])
         tap.is_((w.get("state"), w.get("generation"), w.get("restarts"),
                  w.get("routers"), w.get("routerIds"), w.get("entities")),

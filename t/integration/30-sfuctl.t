@@ -36,7 +36,8 @@ STATUS_KEYS = ["version", "pid", "state", "uptimeMs", "startedAt",
                "adminClients", "invalidMessages", "droppedClients",
                "pendingRequests"]
 WORKER_KEYS = ["index", "pid", "state", "generation", "restarts",
-               "startedAt", "routers", "routerIds", "entities"]
+               "startedAt", "routers", "routerIds", "entities",
+               "webRtcServerId", "webRtcServerError"]
 
 
 def sfuctl_path():
@@ -265,14 +266,15 @@ def check_workers(m, ws, name="workers"):
     lines = out.splitlines()
     tap.is_(lines[0].split() if lines else None,
             ["INDEX", "PID", "STATE", "GEN", "RESTARTS", "ROUTERS",
-             "UPTIME"], name + ": header")
+             "UPTIME", "WEBRTC_SERVER"], name + ": header")
     rows = [ln.split() for ln in lines[1:]]
     tap.is_([r[:6] for r in rows],
             [[str(w["index"]), str(w["pid"]), "running",
               str(w["generation"]), str(w["restarts"]), "0"] for w in ws],
             name + ": one row per worker")
-    tap.ok(all(len(r) == 7 and re.match(r"^\d+[smhd]", r[6]) for r in rows),
-           name + ": an uptime per row")
+    tap.ok(all(len(r) == 8 and re.match(r"^\d+[smhd]", r[6]) and
+               r[7] == "-" for r in rows),
+           name + ": an uptime per row, no WebRTC server")
 
     d = run_json(["-s", m.sock_path, "workers", "--json"], name + " --json")
     tap.ok(isinstance(d, list) and len(d) == 2 and

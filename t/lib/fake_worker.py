@@ -15,7 +15,9 @@
 #   worker.ping, worker.updateSettings     accepted
 #   worker.close                           accepted, then exit 0
 #   worker.dump                            {pid, fake, routerIds, entityIds,
-#                                           requests, lastRequest}
+#                                           webRtcServerIds,
+#                                           webRtcServerRequests, requests,
+#                                           lastRequest}
 #   worker.createRouter {routerId}         data {rtpCapabilities: {}}: the
 #                                          id is NOT echoed (the master
 #                                          must add the one it chose)
@@ -33,6 +35,22 @@
 #                                          producer, consumer); dump data
 #                                          {id, kind, parentId, childIds,
 #                                          transportIds (routers),
+#                                          workerPid}
+#   worker.createWebRtcServer {webRtcServerId, listenInfos: [{protocol
+#       "udp"|"tcp", ip, port, announcedAddress?}]}
+#                                          binds every listenInfo for
+#                                          real (TCP: SO_REUSEADDR and
+#                                          listen), as the real worker
+#                                          does; a port that cannot be
+#                                          bound is an Error "port P in use
+#                                          on IP (...)" and nothing stays
+#                                          bound. Every create's data is
+#                                          recorded (worker.dump's
+#                                          webRtcServerRequests), failed
+#                                          ones too. data {webRtcServerId}
+#   worker.closeWebRtcServer {webRtcServerId}  closes its sockets
+#   webRtcServer.dump, webRtcServer.close  (handlerId: a server); dump
+#                                          data {id, kind, listenInfos,
 #                                          workerPid}
 #   fake.emit {targetId, event, data?}     writes that notification, THEN
 #                                          answers (so the master has
@@ -67,6 +85,10 @@ PID = os.getpid()
 entities = {}
 requests = 0
 last_request = None
+# WebRtcServers: id -> {"listenInfos": [...], "socks": [socket, ...]}
+servers = {}
+# the data of every worker.createWebRtcServer, in arrival order
+server_requests = []
 
 
 def log(msg):
@@ -186,6 +208,52 @@ def destroy(eid, kind=None):
     for c in children(eid):
         destroy(c)
     del entities[eid]
+    for sock in servers.pop(eid, {}).get("socks", []):
+        sock.close()
+
+
+def create_webrtc_server(data):
+    server_requests.append(data)
+    sid = data_str(data, "webRtcServerId")
+    infos = data.get("listenInfos")
+    if not isinstance(infos, list) or not infos:
+        raise Fail("TypeError", "data.listenInfos: expected a non-empty "
+                   "array")
+    if sid in entities:
+        raise Fail("Error", "fake worker: entity '%s' already exists" % sid)
+    socks = []
+    try:
+        for i, li in enumerate(infos):
+            if not isinstance(li, dict):
+                raise Fail("TypeError", "data.listenInfos[%d]: expected a "
+                           "map" % i)
+            proto = li.get("protocol")
+            ip = li.get("ip")
+            port = li.get("port")
+            if proto not in ("udp", "tcp") or not isinstance(ip, str) or \
+                    not isinstance(port, int) or not 0 <= port <= 65535:
+                raise Fail("TypeError", "data.listenInfos[%d]: bad "
+                           "protocol, ip or port (%r)" % (i, li))
+            fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+            sock = socket.socket(fam, socket.SOCK_DGRAM if proto == "udp"
+                                 else socket.SOCK_STREAM)
+            socks.append(sock)
+            if proto == "tcp":
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((ip, port))
+                if proto == "tcp":
+                    sock.listen(16)
+            except OSError as e:
+                raise Fail("Error", "port %d in use on %s (%s %s)" %
+                           (port, ip, proto, e.strerror))
+    except Fail:
+        for sock in socks:
+            sock.close()
+        raise
+    create("webRtcServer", sid, None)
+    servers[sid] = {"listenInfos": infos, "socks": socks}
+    return {"webRtcServerId": sid}
 
 
 def dump_entity(eid):
@@ -195,6 +263,8 @@ def dump_entity(eid):
     if e["kind"] == "router":
         d["transportIds"] = [c for c in children(eid)
                              if entities[c]["kind"] == "transport"]
+    if e["kind"] == "webRtcServer":
+        d["listenInfos"] = servers[eid]["listenInfos"]
     return d
 
 
@@ -232,7 +302,7 @@ CLOSES = {
     "transport.closeConsumer": ("consumer", "consumerId"),
 }
 
-KINDS = ("router", "transport", "producer", "consumer")
+KINDS = ("router", "transport", "producer", "consumer", "webRtcServer")
 
 
 def handle(method, handler_id, data):
@@ -244,6 +314,8 @@ def handle(method, handler_id, data):
                 "routerIds": [k for k, v in entities.items()
                               if v["kind"] == "router"],
                 "entityIds": list(entities),
+                "webRtcServerIds": list(servers),
+                "webRtcServerRequests": server_requests,
                 "requests": requests, "lastRequest": last_request}
     if method == "fake.emit":
         target = data_str(data, "targetId")
@@ -255,6 +327,11 @@ def handle(method, handler_id, data):
         if event in ("routerclose", "transportclose", "producerclose",
                      "dataproducerclose") and target in entities:
             destroy(target)
+        return None
+    if method == "worker.createWebRtcServer":
+        return create_webrtc_server(data if isinstance(data, dict) else {})
+    if method == "worker.closeWebRtcServer":
+        destroy(data_str(data, "webRtcServerId"), "webRtcServer")
         return None
     if method in CREATES:
         kind, field, parent_kind = CREATES[method]
