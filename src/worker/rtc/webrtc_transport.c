@@ -261,7 +261,10 @@ webrtc_on_dtls_state(void *ctx, struct sfu_dtls_transport *d,
 	struct webrtc_transport *wt = ctx;
 
 	(void)d;
-	if (wt->closing || wt->dtls_state == state) {
+	if (wt->closing || wt->dtls_state == state ||
+	    (state == SFU_DTLS_STATE_CONNECTED &&
+	    wt->dtls_state == SFU_DTLS_STATE_FAILED)) {
+		/* connected was told by on_connected, or SRTP failed. */
 		return;
 	}
 	wt->dtls_state = state;
@@ -894,13 +897,17 @@ webrtc_free_impl(struct webrtc_transport *wt)
 	unsigned i = 0;
 
 	wt->closing = true;
-	if (wt->server != NULL && wt->transport != NULL) {
-		sfu_webrtc_server_remove_transport(wt->server, wt->transport);
-	}
 	if (wt->dtls != NULL) {
-		/* close_notify, as mediasoup's DtlsTransport::Close does. */
+		/*
+		 * close_notify, as mediasoup's DtlsTransport::Close does,
+		 * while the selected tuple (maybe a server's TCP
+		 * connection) still exists.
+		 */
 		sfu_dtls_transport_close(wt->dtls);
 		sfu_dtls_transport_free(wt->dtls);
+	}
+	if (wt->server != NULL && wt->transport != NULL) {
+		sfu_webrtc_server_remove_transport(wt->server, wt->transport);
 	}
 	sfu_ice_server_free(wt->ice);
 	for (i = 0; i < wt->n_conns; i++) {
@@ -1189,6 +1196,7 @@ sfu_webrtc_transport_new(struct sfu_rtc_ctx *ctx, struct sfu_router *router,
 	if (wt->dtls == NULL) {
 		goto fail;
 	}
+	sfu_dtls_transport_set_log_id(wt->dtls, id);
 	t = sfu_transport_new(ctx, router, id, "webrtc", &webrtc_ops, wt, err);
 	if (t == NULL) {
 		goto fail;
