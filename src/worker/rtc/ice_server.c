@@ -37,7 +37,16 @@ struct sfu_ice_server {
 	unsigned n_tuples;
 	int selected; /* index into tuples, -1 when none */
 	struct sfu_ice_server_stats stats;
+	uint64_t (*now_ms)(void *ctx); /* NULL: sfu_clock_mono_ms() */
+	void *clock_ctx;
 };
+
+static uint64_t
+ice_server_now_ms(const struct sfu_ice_server *s)
+{
+	return s->now_ms != NULL ? s->now_ms(s->clock_ctx) :
+	    sfu_clock_mono_ms();
+}
 
 static void ice_server_on_consent_timer(void *, struct sfu_timer_handle *);
 
@@ -179,6 +188,10 @@ ice_server_remove_at(struct sfu_ice_server *s, unsigned idx)
 		return;
 	}
 	s->selected = -1;
+	if (s->state == SFU_ICE_CLOSED) {
+		/* Closed is final: no new selection, no "disconnected". */
+		return;
+	}
 	if (s->n_tuples == 0) {
 		sfu_timer_handle_stop(s->consent_timer);
 		ice_server_set_state(s, SFU_ICE_DISCONNECTED);
@@ -250,7 +263,7 @@ static void
 ice_server_handle_tuple(struct sfu_ice_server *s,
     const struct sfu_ice_tuple *t, bool use_candidate)
 {
-	int idx = ice_server_add_tuple(s, t, sfu_clock_mono_ms());
+	int idx = ice_server_add_tuple(s, t, ice_server_now_ms(s));
 
 	if (use_candidate) {
 		s->tuples[idx].nominated = true;
@@ -280,10 +293,15 @@ ice_server_handle_tuple(struct sfu_ice_server *s,
 	}
 }
 
+/*
+ * An error response; password is the one that authenticated the request
+ * (RFC 5389 §10.1.2: then the response carries MESSAGE-INTEGRITY), NULL
+ * for the 400 and 401 sent before or instead of authentication.
+ */
 static void
 ice_server_reply_error(struct sfu_ice_server *s,
     const struct sfu_stun_message *req, const struct sfu_ice_tuple *t,
-    uint16_t code, const char *reason)
+    uint16_t code, const char *reason, const char *password)
 {
 	struct sfu_stun_builder b;
 	uint8_t buf[SFU_STUN_MAX_LEN];
@@ -295,7 +313,8 @@ ice_server_reply_error(struct sfu_ice_server *s,
 	if (code == 420) {
 		sfu_stun_builder_add_unknown(&b, req->unknown, req->n_unknown);
 	}
-	len = sfu_stun_builder_finish(&b, NULL, 0);
+	len = sfu_stun_builder_finish(&b, (const uint8_t *)password,
+	    password != NULL ? strlen(password) : 0);
 	if (len > 0) {
 		s->listener->send(s->ctx, t, buf, len);
 	}
@@ -340,6 +359,11 @@ sfu_ice_server_process_stun(struct sfu_ice_server *s, const uint8_t *data,
 		SFU_LOG_DEBUG_TAG(ICE, "ignoring STUN: %s", err.reason);
 		return;
 	}
+	if (msg.has_fingerprint && !msg.fingerprint_ok) {
+		/* Not STUN (RFC 5389 §7.3): silently discarded. */
+		s->stats.ignored++;
+		return;
+	}
 	if (msg.cls != SFU_STUN_REQUEST) {
 		/* Lite agents send no requests: nothing to match. */
 		s->stats.ignored++;
@@ -347,21 +371,16 @@ sfu_ice_server_process_stun(struct sfu_ice_server *s, const uint8_t *data,
 	}
 	if (msg.method != SFU_STUN_METHOD_BINDING) {
 		s->stats.bad_requests++;
-		ice_server_reply_error(s, &msg, tuple, 400, "Bad Request");
+		ice_server_reply_error(s, &msg, tuple, 400, "Bad Request",
+		    NULL);
 		return;
 	}
-	if (msg.n_unknown > 0) {
-		s->stats.unknown_attrs++;
-		ice_server_reply_error(s, &msg, tuple, 420,
-		    "Unknown Attribute");
-		return;
-	}
-	if (!msg.has_fingerprint || !msg.fingerprint_ok ||
-	    msg.username == NULL || msg.message_integrity_offset == 0 ||
-	    !msg.has_priority) {
+	if (!msg.has_fingerprint || msg.username == NULL ||
+	    msg.message_integrity_offset == 0 || !msg.has_priority) {
 		/* RFC 8445 §7.3, RFC 5389 §10.1.2: 400 without these. */
 		s->stats.bad_requests++;
-		ice_server_reply_error(s, &msg, tuple, 400, "Bad Request");
+		ice_server_reply_error(s, &msg, tuple, 400, "Bad Request",
+		    NULL);
 		return;
 	}
 	if (sfu_stun_username_matches(&msg, s->ufrag)) {
@@ -374,13 +393,22 @@ sfu_ice_server_process_stun(struct sfu_ice_server *s, const uint8_t *data,
 	if (password == NULL || !sfu_stun_check_integrity(data, len, &msg,
 	    (const uint8_t *)password, strlen(password))) {
 		s->stats.unauthorized++;
-		ice_server_reply_error(s, &msg, tuple, 401, "Unauthorized");
+		ice_server_reply_error(s, &msg, tuple, 401, "Unauthorized",
+		    NULL);
+		return;
+	}
+	if (msg.n_unknown > 0) {
+		/* Checked once authenticated (RFC 5389 §7.3). */
+		s->stats.unknown_attrs++;
+		ice_server_reply_error(s, &msg, tuple, 420,
+		    "Unknown Attribute", password);
 		return;
 	}
 	if (msg.has_ice_controlled) {
 		/* We are controlled (lite): so is the peer. RFC 8445 §7.3.1.1. */
 		s->stats.role_conflicts++;
-		ice_server_reply_error(s, &msg, tuple, 487, "Role Conflict");
+		ice_server_reply_error(s, &msg, tuple, 487, "Role Conflict",
+		    password);
 		return;
 	}
 	s->stats.requests++;
@@ -400,12 +428,20 @@ sfu_ice_server_process_stun(struct sfu_ice_server *s, const uint8_t *data,
 static void
 ice_server_on_consent_timer(void *ctx, struct sfu_timer_handle *timer)
 {
-	struct sfu_ice_server *s = ctx;
-	uint64_t now_ms = sfu_clock_mono_ms();
+	(void)timer;
+	sfu_ice_server_check_consent(ctx);
+}
+
+void
+sfu_ice_server_check_consent(struct sfu_ice_server *s)
+{
+	uint64_t now_ms = ice_server_now_ms(s);
 	uint64_t limit_ms = (uint64_t)s->consent_timeout_s * 1000;
 	unsigned i = 0;
 
-	(void)timer;
+	if (s->consent_timeout_s == 0) {
+		return;
+	}
 	while (i < s->n_tuples) {
 		if (now_ms - s->tuples[i].last_check_ms >= limit_ms) {
 			s->stats.consent_expired++;
@@ -415,6 +451,14 @@ ice_server_on_consent_timer(void *ctx, struct sfu_timer_handle *timer)
 		}
 		i++;
 	}
+}
+
+void
+sfu_ice_server_set_clock(struct sfu_ice_server *s,
+    uint64_t (*now_ms)(void *ctx), void *ctx)
+{
+	s->now_ms = now_ms;
+	s->clock_ctx = ctx;
 }
 
 const struct sfu_ice_tuple *

@@ -112,6 +112,14 @@ const char *sfu_ice_server_password(const struct sfu_ice_server *s);
 /* The retired-on-next-check ufrag after a restart, or NULL. */
 const char *sfu_ice_server_old_ufrag(const struct sfu_ice_server *s);
 enum sfu_ice_state sfu_ice_server_state(const struct sfu_ice_server *s);
+/*
+ * Drops the tuples whose last valid check is consent_timeout_s old (the
+ * server's timer calls this every second while it has tuples).
+ */
+void sfu_ice_server_check_consent(struct sfu_ice_server *s);
+/* Tests: the clock checks are stamped with (default sfu_clock_mono_ms). */
+void sfu_ice_server_set_clock(struct sfu_ice_server *s,
+    uint64_t (*now_ms)(void *ctx), void *ctx);
 /* Moves to CLOSED (no callback). */
 void sfu_ice_server_close(struct sfu_ice_server *s);
 
