@@ -14,6 +14,7 @@
 
 #define SFU_LOG_MODULE "ice_server"
 #include "common/clock.h"
+#include "common/handle/tcp_conn_handle.h"
 #include "common/handle/timer_handle.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -66,6 +67,37 @@ sfu_ice_state_name(enum sfu_ice_state state)
 		return "closed";
 	}
 	return "";
+}
+
+void
+sfu_ice_tuple_udp(struct sfu_ice_tuple *t, struct sfu_udp_handle *h,
+    const struct sockaddr *from, socklen_t fromlen)
+{
+	memset(t, 0, sizeof(*t));
+	t->proto = SFU_ICE_UDP;
+	t->udp = h;
+	if (fromlen > sizeof(t->remote)) {
+		fromlen = sizeof(t->remote);
+	}
+	memcpy(&t->remote, from, fromlen);
+	t->remote_len = fromlen;
+}
+
+void
+sfu_ice_tuple_tcp(struct sfu_ice_tuple *t, struct sfu_tcp_conn_handle *conn)
+{
+	const struct sockaddr *peer = NULL;
+	socklen_t len = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->proto = SFU_ICE_TCP;
+	t->tcp = conn;
+	peer = sfu_tcp_conn_handle_peer_addr(conn, &len);
+	if (len > sizeof(t->remote)) {
+		len = sizeof(t->remote);
+	}
+	memcpy(&t->remote, peer, len);
+	t->remote_len = len;
 }
 
 bool

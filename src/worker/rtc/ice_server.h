@@ -125,6 +125,11 @@ void sfu_ice_server_close(struct sfu_ice_server *s);
 
 /* mediasoup's names: "new", "connected", "completed", ... */
 const char *sfu_ice_state_name(enum sfu_ice_state state);
+/* A tuple for a datagram from `from` on h / a frame on conn. */
+void sfu_ice_tuple_udp(struct sfu_ice_tuple *t, struct sfu_udp_handle *h,
+    const struct sockaddr *from, socklen_t fromlen);
+void sfu_ice_tuple_tcp(struct sfu_ice_tuple *t,
+    struct sfu_tcp_conn_handle *conn);
 /* Same protocol and socket/connection, and (UDP) the same remote. */
 bool sfu_ice_tuple_equal(const struct sfu_ice_tuple *a,
     const struct sfu_ice_tuple *b);

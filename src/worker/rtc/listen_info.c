@@ -9,7 +9,10 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/handle/tcp_server_handle.h"
+#include "common/handle/udp_handle.h"
 #include "common/msg.h"
 #include "worker/rtc/listen_info.h"
 #include "worker/settings.h"
@@ -96,6 +99,51 @@ sfu_listen_info_parse(const msgpack_object *li, const char *path,
 	out->min_port = (uint16_t)min;
 	out->max_port = (uint16_t)max;
 	return 0;
+}
+
+int
+sfu_listen_socket_open(struct sfu_listen_socket *ls, struct event_base *base,
+    const struct sfu_listen_info *li,
+    const struct sfu_udp_handle_listener *udp_listener,
+    const struct sfu_tcp_server_handle_listener *tcp_listener, void *ctx,
+    const char *path, struct sfu_error *err)
+{
+	uint16_t port = 0;
+	int fd = -1;
+
+	memset(ls, 0, sizeof(*ls));
+	ls->info = *li;
+	if (li->protocol == SFU_LISTEN_UDP) {
+		if (sfu_udp_bind(li->ip, li->port, li->min_port, li->max_port,
+		    &fd, &port, err) == -1) {
+			sfu_error_prefix(err, "%s: ", path);
+			return -1;
+		}
+		ls->udp = sfu_udp_handle_new(base, fd, udp_listener, ctx, err);
+		if (ls->udp == NULL) {
+			close(fd);
+			return -1;
+		}
+	} else {
+		ls->tcp = sfu_tcp_server_handle_new(base, li->ip, li->port,
+		    li->min_port, li->max_port, tcp_listener, ctx, err);
+		if (ls->tcp == NULL) {
+			sfu_error_prefix(err, "%s: ", path);
+			return -1;
+		}
+		port = sfu_tcp_server_handle_local_port(ls->tcp);
+	}
+	ls->info.port = port;
+	return 0;
+}
+
+void
+sfu_listen_socket_close(struct sfu_listen_socket *ls)
+{
+	sfu_udp_handle_free(ls->udp);
+	sfu_tcp_server_handle_free(ls->tcp);
+	ls->udp = NULL;
+	ls->tcp = NULL;
 }
 
 const char *

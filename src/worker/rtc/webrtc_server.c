@@ -36,10 +36,8 @@
 #define WEBRTC_SERVER_KEY_LEN 96
 
 struct webrtc_server_socket {
-	struct sfu_listen_info info;
-	struct sfu_udp_handle *udp;        /* owned */
-	struct sfu_tcp_server_handle *tcp; /* owned */
-	struct sfu_webrtc_server *server;  /* borrowed: back pointer */
+	struct sfu_listen_socket ls;      /* owned */
+	struct sfu_webrtc_server *server; /* borrowed: back pointer */
 };
 
 struct webrtc_server_conn {
@@ -153,11 +151,7 @@ webrtc_server_on_udp_datagram(void *ctx, struct sfu_udp_handle *h,
 	struct sfu_ice_tuple tuple;
 	struct sfu_transport *t = NULL;
 
-	memset(&tuple, 0, sizeof(tuple));
-	tuple.proto = SFU_ICE_UDP;
-	tuple.udp = h;
-	memcpy(&tuple.remote, from, fromlen);
-	tuple.remote_len = fromlen;
+	sfu_ice_tuple_udp(&tuple, h, from, fromlen);
 	t = webrtc_server_find(sock->server, &tuple, data, len);
 	if (t != NULL) {
 		sfu_webrtc_transport_receive(t, &tuple, data, len);
@@ -199,18 +193,11 @@ webrtc_server_on_tcp_frame(void *ctx, struct sfu_tcp_conn_handle *conn,
 	struct sfu_webrtc_server *s = ctx;
 	struct webrtc_server_conn *c = webrtc_server_conn_find(s, conn);
 	struct sfu_ice_tuple tuple;
-	const struct sockaddr *peer = NULL;
-	socklen_t peer_len = 0;
 
 	if (c == NULL) {
 		return;
 	}
-	memset(&tuple, 0, sizeof(tuple));
-	tuple.proto = SFU_ICE_TCP;
-	tuple.tcp = conn;
-	peer = sfu_tcp_conn_handle_peer_addr(conn, &peer_len);
-	memcpy(&tuple.remote, peer, peer_len);
-	tuple.remote_len = peer_len;
+	sfu_ice_tuple_tcp(&tuple, conn);
 	if (c->transport == NULL) {
 		/* A connection belongs to whoever its first check names. */
 		c->transport = sfu_stun_is_message(data, len) ?
@@ -401,35 +388,14 @@ webrtc_server_bind(struct sfu_webrtc_server *s,
     struct sfu_error *err)
 {
 	struct webrtc_server_socket *sock = &s->sockets[s->n_sockets];
-	uint16_t port = 0;
-	int fd = -1;
 
-	sock->info = *li;
 	sock->server = s;
-	if (li->protocol == SFU_LISTEN_UDP) {
-		if (sfu_udp_bind(li->ip, li->port, li->min_port, li->max_port,
-		    &fd, &port, err) == -1) {
-			sfu_error_prefix(err, "%s: ", path);
-			return -1;
-		}
-		sock->udp = sfu_udp_handle_new(s->ctx->base, fd,
-		    &webrtc_server_udp_listener, sock, err);
-		if (sock->udp == NULL) {
-			close(fd);
-			return -1;
-		}
-	} else {
-		sock->tcp = sfu_tcp_server_handle_new(s->ctx->base, li->ip,
-		    li->port, li->min_port, li->max_port,
-		    &webrtc_server_tcp_listener, sock, err);
-		if (sock->tcp == NULL) {
-			sfu_error_prefix(err, "%s: ", path);
-			return -1;
-		}
-		port = sfu_tcp_server_handle_local_port(sock->tcp);
+	if (sfu_listen_socket_open(&sock->ls, s->ctx->base, li,
+	    &webrtc_server_udp_listener, &webrtc_server_tcp_listener, sock,
+	    path, err) == -1) {
+		return -1;
 	}
-	sock->info.port = port;
-	s->infos[s->n_sockets] = sock->info;
+	s->infos[s->n_sockets] = sock->ls.info;
 	s->n_sockets++;
 	return 0;
 }
@@ -517,8 +483,7 @@ sfu_webrtc_server_free(struct sfu_webrtc_server *s)
 		sfu_tcp_conn_handle_free(s->conns[i].conn);
 	}
 	for (i = 0; i < s->n_sockets; i++) {
-		sfu_udp_handle_free(s->sockets[i].udp);
-		sfu_tcp_server_handle_free(s->sockets[i].tcp);
+		sfu_listen_socket_close(&s->sockets[i].ls);
 	}
 	if (s->registered) {
 		sfu_registry_remove(s->ctx->registry, s->id);
