@@ -28,7 +28,8 @@
 #   packet count and an extrapolated RTP time; RR for 1111 and 2222 to the
 #   sender (last sequence number, LSR/DLSR of the sender's SR); an RR from
 #   a receiver gives the consumer an RTT and keeps its score at 10; a loss
-#   upstream shows as the same gap downstream and in the RR;
+#   upstream shows as the same gap downstream and in the RR; CSRCs and
+#   padding arrive as sent;
 # - stats of producers, consumers and transports against what was sent and
 #   received; router.canConsume; argument errors;
 # - producer.close: consumer.producerclose to each consumer's creator, the
@@ -45,6 +46,7 @@
 import base64
 import os
 import random
+import struct
 import sys
 import time
 
@@ -182,6 +184,15 @@ class Source:
         self.seq = (self.seq + 1) & 0xffff
         self.sent.append(rec)
         return pkt, rec
+
+
+def with_csrcs_padding(pkt, csrcs, pad):
+    """pkt (no CSRCs, no padding) with csrcs after the fixed header and
+    pad bytes of padding (RFC 3550 5.1: the last one counts them)."""
+    b0 = pkt[0] | 0x20 | len(csrcs)
+    return bytes([b0]) + pkt[1:12] + \
+        struct.pack(">%dI" % len(csrcs), *csrcs) + pkt[12:] + \
+        b"\0" * (pad - 1) + bytes([pad])
 
 
 def audio_exts():
@@ -779,6 +790,24 @@ def check_media(m, c0, caps):
             (True, 1, True), "RTCP RR to the sender after the loss: 2222 "
             "cumulative lost 1, fraction lost > 0")
 
+    # CSRCs and padding arrive as sent: a consumer writes its own header
+    # and sends the payload and padding from the producer's packet.
+    csrcs = [0x01020304, 0x0a0b0c0d]
+    recs = []
+    for pad in (1, 4, 9):
+        pkt, rec = snd.audio.packet(rnd.randbytes(30))
+        snd._send(with_csrcs_padding(pkt, csrcs, pad))
+        recs.append((rec, pad))
+    wait_tracks([(t, len(recs)) for t in at])
+    for t in at:
+        got = t.new()[:len(recs)]
+        t.expect([r for r, _ in recs], "continue", "(CSRCs, padding)")
+        tap.is_([(p["csrcs"], p["len"] - p["header_len"] -
+                  len(p["payload"])) for p in got],
+                [(csrcs, pad) for _, pad in recs],
+                "%s: the CSRCs and 1, 4 and 9 bytes of padding as sent" %
+                t.name)
+
     # 6. Stats.
     for src, pid, lost in ((snd.video, "p-video", 0),
                            (snd.audio, "p-audio", 1)):
@@ -1198,5 +1227,5 @@ def main():
         tap.done_testing()
 
 
-PLAN = 337
+PLAN = 355
 main()

@@ -3,7 +3,8 @@
  *
  * udp_handle on real sockets and a real event_base: binding in a range and
  * on a taken port, batched reads, truncation, freeing from the callback,
- * sendmmsg fan-out, IPv6, and the bounded send queue.
+ * sendmmsg fan-out, IPv6, the bounded send queue, sends deferred to the end
+ * of a receive batch, connect()ed sockets and stale input.
  *
  * Loopback UDP never returns EAGAIN (the kernel hands the datagram to the
  * receiver, or drops it, inside sendto), so the queue tests run the same
@@ -47,6 +48,7 @@ struct rx {
 	struct sfu_udp_handle *h; /* owned */
 	unsigned int count;       /* datagrams */
 	uint32_t seqs[RX_MAX];    /* first 4 bytes of each */
+	uint32_t seconds[RX_MAX]; /* the next 4 bytes, when there */
 	size_t lens[RX_MAX];
 	struct sockaddr_storage from; /* of the last one */
 	socklen_t fromlen;
@@ -78,6 +80,10 @@ rx_on_datagram(void *ctx, struct sfu_udp_handle *h, uint8_t *data, size_t len,
 	if (rx->count < RX_MAX) {
 		rx->seqs[rx->count] = seq;
 		rx->lens[rx->count] = len;
+		if (len >= 2 * sizeof(seq)) {
+			memcpy(&rx->seconds[rx->count], data + sizeof(seq),
+			    sizeof(seq));
+		}
 	}
 	rx->count++;
 	assert_true((size_t)fromlen <= sizeof(rx->from));
@@ -814,6 +820,471 @@ test_udp_handle_queue_bound_drops(void **state)
 	close(p.rfd);
 }
 
+/* --- deferred sends --- */
+
+#define FAN_OUTS 3
+
+enum fan_mode {
+	FAN_DEFER,        /* hold one datagram per output */
+	FAN_INTERLEAVE,   /* hold, send directly, hold, on out[0] */
+	FAN_FOREIGN_BODY, /* hold with a body outside the receive slot */
+	FAN_FILL,         /* hold SFU_UDP_DEFER_MAX + 1 on out[0] */
+	FAN_FREE,         /* hold on out[0], then free it */
+};
+
+/*
+ * An input handle whose listener sends what it reads on through outputs
+ * with sfu_udp_handle_send_deferred(), each output to its own receiver,
+ * and notes what the outputs had sent while the batch was handed up.
+ */
+struct fan {
+	struct rx in;                         /* in.h owned */
+	struct sfu_udp_handle *out[FAN_OUTS]; /* owned, NULL once freed */
+	struct rx rx[FAN_OUTS];               /* the receivers */
+	enum fan_mode mode;
+	unsigned int count;      /* datagrams handed up */
+	uint64_t sent_in_batch;  /* out[0] sent_packets, last callback */
+	uint64_t calls_in_batch; /* out[0] send_calls, last callback */
+	int bad_results;         /* send results not as expected */
+	uint8_t foreign[64];     /* a body outside the receive slots */
+};
+
+static void
+fan_send(struct fan *f, unsigned int k, uint32_t tag, const void *body,
+    size_t body_len, int want)
+{
+	const struct sockaddr *to = NULL;
+	socklen_t tolen = 0;
+
+	to = sfu_udp_handle_local_addr(f->rx[k].h, &tolen);
+	if (sfu_udp_handle_send_deferred(f->out[k], &tag, sizeof(tag), body,
+	        body_len, to, tolen) != want) {
+		f->bad_results++;
+	}
+}
+
+static void
+fan_on_datagram(void *ctx, struct sfu_udp_handle *h, uint8_t *data, size_t len,
+    const struct sockaddr *from, socklen_t fromlen)
+{
+	struct fan *f = ctx;
+	struct sfu_udp_handle_stats st;
+	const struct sockaddr *to = NULL;
+	socklen_t tolen = 0;
+	uint32_t tag = 0;
+	unsigned int i = 0;
+	unsigned int k = 0;
+
+	(void)h;
+	(void)from;
+	(void)fromlen;
+	switch (f->mode) {
+	case FAN_DEFER:
+		for (k = 0; k < FAN_OUTS; k++) {
+			fan_send(
+			    f, k, k << 16 | f->count, data, len, SFU_UDP_AGAIN);
+		}
+		break;
+	case FAN_INTERLEAVE:
+		fan_send(f, 0, 3 * f->count, NULL, 0, SFU_UDP_AGAIN);
+		tag = 3 * f->count + 1;
+		to = sfu_udp_handle_local_addr(f->rx[0].h, &tolen);
+		if (sfu_udp_handle_send(f->out[0], &tag, sizeof(tag), to,
+		        tolen) != SFU_UDP_OK) {
+			f->bad_results++;
+		}
+		fan_send(f, 0, 3 * f->count + 2, NULL, 0, SFU_UDP_AGAIN);
+		break;
+	case FAN_FOREIGN_BODY:
+		/* Overwritten by the next datagram of the same batch. */
+		memcpy(f->foreign, data, len < 64 ? len : 64);
+		fan_send(f, 0, f->count, f->foreign, len < 64 ? len : 64,
+		    SFU_UDP_AGAIN);
+		break;
+	case FAN_FILL:
+		for (i = 0; i <= SFU_UDP_DEFER_MAX; i++) {
+			fan_send(f, 0, i, NULL, 0, SFU_UDP_AGAIN);
+		}
+		break;
+	case FAN_FREE:
+		if (f->out[0] != NULL) {
+			fan_send(f, 0, f->count, data, len, SFU_UDP_AGAIN);
+			sfu_udp_handle_free(f->out[0]);
+			f->out[0] = NULL;
+		}
+		break;
+	}
+	if (f->out[0] != NULL) {
+		sfu_udp_handle_get_stats(f->out[0], &st);
+		f->sent_in_batch = st.sent_packets;
+		f->calls_in_batch = st.send_calls;
+	}
+	f->count++;
+}
+
+static const struct sfu_udp_handle_listener fan_listener = {
+    .on_datagram = fan_on_datagram,
+};
+
+static void
+fan_open(struct event_base *base, struct fan *f, enum fan_mode mode)
+{
+	struct sfu_error err = {0};
+	int fd = -1;
+	unsigned int k = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->mode = mode;
+	assert_int_equal(
+	    sfu_udp_bind("127.0.0.1", 0, 0, 0, &fd, NULL, &err), 0);
+	f->in.h = sfu_udp_handle_new(base, fd, &fan_listener, f, &err);
+	assert_non_null(f->in.h);
+	for (k = 0; k < FAN_OUTS; k++) {
+		rx_open(base, &f->rx[k], "127.0.0.1");
+		assert_int_equal(
+		    sfu_udp_bind("127.0.0.1", 0, 0, 0, &fd, NULL, &err), 0);
+		f->out[k] =
+		    sfu_udp_handle_new(base, fd, &rx_listener, NULL, &err);
+		assert_non_null(f->out[k]);
+	}
+}
+
+static void
+fan_close(struct fan *f)
+{
+	unsigned int k = 0;
+
+	for (k = 0; k < FAN_OUTS; k++) {
+		sfu_udp_handle_free(f->out[k]);
+		rx_close(&f->rx[k]);
+	}
+	rx_close(&f->in);
+}
+
+/*
+ * Queues n datagrams {seq, 1000 + seq} on the input socket before the loop
+ * runs, so that one recvmmsg batch reads them all.
+ */
+static void
+fan_feed(struct fan *f, unsigned int n)
+{
+	const struct sockaddr *to = NULL;
+	socklen_t tolen = 0;
+	uint32_t d[2];
+	unsigned int i = 0;
+	int s = -1;
+
+	to = sfu_udp_handle_local_addr(f->in.h, &tolen);
+	s = plain_socket(AF_INET);
+	for (i = 0; i < n; i++) {
+		d[0] = i;
+		d[1] = 1000 + i;
+		assert_int_equal(
+		    sendto(s, d, sizeof(d), 0, to, tolen), (ssize_t)sizeof(d));
+	}
+	close(s);
+}
+
+/*
+ * Sends made while a batch is handed up are held and leave when it ends:
+ * one sendmmsg per output for the whole batch, the body borrowed from the
+ * receive slot, in order; outside a batch they leave at once.
+ */
+static void
+test_udp_handle_defers_sends_to_batch_end(void **state)
+{
+	struct helpers_io *io = *state;
+	struct sfu_udp_handle_stats st;
+	struct fan f;
+	const struct sockaddr *to = NULL;
+	socklen_t tolen = 0;
+	uint32_t tag = 0;
+	uint32_t body = 77;
+	unsigned int i = 0;
+	unsigned int k = 0;
+
+	fan_open(io->base, &f, FAN_DEFER);
+	fan_feed(&f, 10);
+	for (k = 0; k < FAN_OUTS; k++) {
+		assert_true(wait_count(io->base, &f.rx[k], 10));
+	}
+	assert_int_equal(f.count, 10);
+	assert_int_equal(f.bad_results, 0);
+
+	/* Nothing left while the batch was handed up. */
+	assert_int_equal(f.sent_in_batch, 0);
+	assert_int_equal(f.calls_in_batch, 0);
+	for (k = 0; k < FAN_OUTS; k++) {
+		for (i = 0; i < 10; i++) {
+			assert_int_equal(f.rx[k].seqs[i], k << 16 | i);
+			assert_int_equal(f.rx[k].seconds[i], i);
+			assert_int_equal(f.rx[k].lens[i], 12);
+		}
+		sfu_udp_handle_get_stats(f.out[k], &st);
+		assert_int_equal(st.sent_packets, 10);
+		assert_int_equal(st.sent_bytes, 120);
+		assert_int_equal(st.deferred_packets, 10);
+		assert_int_equal(st.send_calls, 1);
+	}
+
+	/* Outside a batch: sent at once, the two parts joined. */
+	to = sfu_udp_handle_local_addr(f.rx[0].h, &tolen);
+	tag = 4242;
+	assert_int_equal(sfu_udp_handle_send_deferred(f.out[0], &tag,
+	                     sizeof(tag), &body, sizeof(body), to, tolen),
+	    SFU_UDP_OK);
+	sfu_udp_handle_get_stats(f.out[0], &st);
+	assert_int_equal(st.send_calls, 2);
+	assert_int_equal(st.deferred_packets, 10);
+	assert_true(wait_count(io->base, &f.rx[0], 11));
+	assert_int_equal(f.rx[0].seqs[10], 4242);
+	assert_int_equal(f.rx[0].seconds[10], 77);
+	fan_close(&f);
+}
+
+/*
+ * A direct send on a handle holding datagrams sends them first: a mix of
+ * held and direct sends arrives in the order it was made.
+ */
+static void
+test_udp_handle_deferred_keeps_order(void **state)
+{
+	struct helpers_io *io = *state;
+	struct fan f;
+	unsigned int i = 0;
+
+	fan_open(io->base, &f, FAN_INTERLEAVE);
+	fan_feed(&f, 5);
+	assert_true(wait_count(io->base, &f.rx[0], 15));
+	assert_int_equal(f.bad_results, 0);
+	for (i = 0; i < 15; i++) {
+		assert_int_equal(f.rx[0].seqs[i], i);
+	}
+	fan_close(&f);
+}
+
+/*
+ * A body outside the receive slots is copied when held: the buffer it came
+ * from may change before the batch ends.
+ */
+static void
+test_udp_handle_deferred_copies_foreign_body(void **state)
+{
+	struct helpers_io *io = *state;
+	struct fan f;
+	unsigned int i = 0;
+
+	fan_open(io->base, &f, FAN_FOREIGN_BODY);
+	fan_feed(&f, 8);
+	assert_true(wait_count(io->base, &f.rx[0], 8));
+	for (i = 0; i < 8; i++) {
+		assert_int_equal(f.rx[0].seqs[i], i);
+		assert_int_equal(f.rx[0].seconds[i], i);
+		assert_int_equal(f.rx[0].lens[i], 12);
+	}
+	fan_close(&f);
+}
+
+/* A handle holding SFU_UDP_DEFER_MAX datagrams sends them at once. */
+static void
+test_udp_handle_deferred_flushes_when_full(void **state)
+{
+	struct helpers_io *io = *state;
+	struct sfu_udp_handle_stats st;
+	struct fan f;
+	unsigned int i = 0;
+
+	fan_open(io->base, &f, FAN_FILL);
+	fan_feed(&f, 1);
+	assert_true(wait_count(io->base, &f.rx[0], SFU_UDP_DEFER_MAX + 1));
+	assert_int_equal(f.bad_results, 0);
+	assert_int_equal(f.sent_in_batch, SFU_UDP_DEFER_MAX);
+	assert_int_equal(f.calls_in_batch, 1);
+	for (i = 0; i <= SFU_UDP_DEFER_MAX; i++) {
+		assert_int_equal(f.rx[0].seqs[i], i);
+	}
+	sfu_udp_handle_get_stats(f.out[0], &st);
+	assert_int_equal(st.send_calls, 2);
+	assert_int_equal(st.sent_packets, SFU_UDP_DEFER_MAX + 1);
+	fan_close(&f);
+}
+
+/* Freeing a handle that holds datagrams sends them, during the batch. */
+static void
+test_udp_handle_deferred_sent_on_free(void **state)
+{
+	struct helpers_io *io = *state;
+	struct fan f;
+
+	fan_open(io->base, &f, FAN_FREE);
+	fan_feed(&f, 3);
+	assert_true(wait_count(io->base, &f.rx[0], 1));
+	assert_int_equal(f.count, 3);
+	assert_null(f.out[0]);
+	assert_int_equal(f.rx[0].seqs[0], 0);
+	assert_int_equal(f.rx[0].seconds[0], 0);
+	fan_close(&f);
+}
+
+/* --- connect, stale input --- */
+
+/*
+ * A connect()ed handle sends without an address and hears only its peer;
+ * the ICMP error a closed peer port causes does not cost the next
+ * datagram, nor show as a receive error; a wildcard socket is refused.
+ */
+static void
+test_udp_handle_connect(void **state)
+{
+	struct helpers_io *io = *state;
+	struct sfu_udp_handle_stats st;
+	struct sfu_error err = {0};
+	struct rx peer;
+	struct rx other;
+	struct rx tx;
+	struct rx any;
+	const struct sockaddr *to = NULL;
+	socklen_t tolen = 0;
+	uint16_t port = 0;
+	uint32_t seq = 0;
+	int fd = -1;
+	int i = 0;
+
+	rx_open(io->base, &peer, "127.0.0.1");
+	rx_open(io->base, &other, "127.0.0.1");
+	rx_open(io->base, &tx, "127.0.0.1");
+	to = sfu_udp_handle_local_addr(peer.h, &tolen);
+	assert_int_equal(sfu_udp_handle_connect(tx.h, to, tolen, &err), 0);
+	seq = 1;
+	assert_int_equal(
+	    sfu_udp_handle_send(tx.h, &seq, sizeof(seq), NULL, 0), SFU_UDP_OK);
+	assert_true(wait_count(io->base, &peer, 1));
+	assert_int_equal(peer.seqs[0], 1);
+
+	/* Only the peer gets through. */
+	to = sfu_udp_handle_local_addr(tx.h, &tolen);
+	seq = 2;
+	assert_int_equal(
+	    sfu_udp_handle_send(other.h, &seq, sizeof(seq), to, tolen),
+	    SFU_UDP_OK);
+	seq = 3;
+	assert_int_equal(
+	    sfu_udp_handle_send(peer.h, &seq, sizeof(seq), to, tolen),
+	    SFU_UDP_OK);
+	assert_true(wait_count(io->base, &tx, 1));
+	for (i = 0; i < 5; i++) {
+		loop_once(io->base);
+	}
+	assert_int_equal(tx.count, 1);
+	assert_int_equal(tx.seqs[0], 3);
+
+	/*
+	 * The peer's port closes: a datagram there brings an ICMP port
+	 * unreachable, which the kernel reports on the next send. A new
+	 * socket on that port still gets that next datagram.
+	 */
+	port = sfu_udp_handle_local_port(peer.h);
+	rx_close(&peer);
+	seq = 4;
+	assert_int_equal(
+	    sfu_udp_handle_send(tx.h, &seq, sizeof(seq), NULL, 0), SFU_UDP_OK);
+	usleep(20 * 1000);
+	assert_int_equal(
+	    sfu_udp_bind("127.0.0.1", port, 0, 0, &fd, NULL, &err), 0);
+	memset(&peer, 0, sizeof(peer));
+	peer.h = sfu_udp_handle_new(io->base, fd, &rx_listener, &peer, &err);
+	assert_non_null(peer.h);
+	seq = 5;
+	assert_int_equal(
+	    sfu_udp_handle_send(tx.h, &seq, sizeof(seq), NULL, 0), SFU_UDP_OK);
+	assert_true(wait_count(io->base, &peer, 1));
+	assert_int_equal(peer.seqs[0], 5);
+
+	/* Reported to the reader instead: not a receive error either. */
+	rx_close(&peer);
+	seq = 6;
+	(void)sfu_udp_handle_send(tx.h, &seq, sizeof(seq), NULL, 0);
+	usleep(20 * 1000);
+	for (i = 0; i < 5; i++) {
+		loop_once(io->base);
+	}
+	sfu_udp_handle_get_stats(tx.h, &st);
+	assert_int_equal(st.send_errors, 0);
+	assert_int_equal(st.recv_errors, 0);
+	assert_int_equal(st.sent_packets, 4);
+
+	/* A wildcard socket keeps its address free: refused. */
+	rx_open(io->base, &any, "0.0.0.0");
+	to = sfu_udp_handle_local_addr(other.h, &tolen);
+	assert_int_equal(sfu_udp_handle_connect(any.h, to, tolen, &err), -1);
+	assert_int_equal(err.kind, SFU_ERR_INVALID_STATE);
+	rx_close(&any);
+	rx_close(&other);
+	rx_close(&tx);
+}
+
+/*
+ * With a max age, datagrams that waited longer in the socket are dropped
+ * and counted, fresh ones handed up; without, nothing is dropped.
+ */
+static void
+test_udp_handle_drops_stale_input(void **state)
+{
+	struct helpers_io *io = *state;
+	struct sfu_udp_handle_stats st;
+	struct sfu_error err = {0};
+	struct rx rx;
+	const struct sockaddr *to = NULL;
+	socklen_t tolen = 0;
+	uint32_t seq = 0;
+	int s = -1;
+	int i = 0;
+
+	rx_open(io->base, &rx, "127.0.0.1");
+	assert_int_equal(sfu_udp_handle_set_max_age(rx.h, 200, &err), 0);
+
+	/*
+	 * The first socket asking for timestamps makes the kernel start
+	 * taking them on arrival, from a work queue; until then a datagram
+	 * is stamped when it is read (so looks fresh).
+	 */
+	usleep(100 * 1000);
+	to = sfu_udp_handle_local_addr(rx.h, &tolen);
+	s = plain_socket(AF_INET);
+	for (seq = 1; seq <= 3; seq++) {
+		assert_int_equal(sendto(s, &seq, sizeof(seq), 0, to, tolen),
+		    (ssize_t)sizeof(seq));
+	}
+	usleep(500 * 1000);
+	seq = 4;
+	assert_int_equal(
+	    sendto(s, &seq, sizeof(seq), 0, to, tolen), (ssize_t)sizeof(seq));
+	assert_true(wait_count(io->base, &rx, 1));
+	for (i = 0; i < 3; i++) {
+		loop_once(io->base);
+	}
+	assert_int_equal(rx.count, 1);
+	assert_int_equal(rx.seqs[0], 4);
+	sfu_udp_handle_get_stats(rx.h, &st);
+	assert_int_equal(st.stale_packets, 3);
+	assert_int_equal(st.recv_packets, 1);
+
+	/* Off again. */
+	assert_int_equal(sfu_udp_handle_set_max_age(rx.h, 0, &err), 0);
+	for (seq = 5; seq <= 6; seq++) {
+		assert_int_equal(sendto(s, &seq, sizeof(seq), 0, to, tolen),
+		    (ssize_t)sizeof(seq));
+	}
+	usleep(300 * 1000);
+	assert_true(wait_count(io->base, &rx, 3));
+	assert_int_equal(rx.seqs[1], 5);
+	assert_int_equal(rx.seqs[2], 6);
+	sfu_udp_handle_get_stats(rx.h, &st);
+	assert_int_equal(st.stale_packets, 3);
+	close(s);
+	rx_close(&rx);
+}
+
 /* --- threads --- */
 
 struct thread_rx {
@@ -967,6 +1438,23 @@ main(void)
 	        teardown_io),
 	    cmocka_unit_test_setup_teardown(
 	        test_udp_handle_queue_bound_drops, setup_io, teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_defers_sends_to_batch_end, setup_io,
+	        teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_deferred_keeps_order, setup_io, teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_deferred_copies_foreign_body, setup_io,
+	        teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_deferred_flushes_when_full, setup_io,
+	        teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_deferred_sent_on_free, setup_io, teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_connect, setup_io, teardown_io),
+	    cmocka_unit_test_setup_teardown(
+	        test_udp_handle_drops_stale_input, setup_io, teardown_io),
 	    cmocka_unit_test(test_udp_handle_threads_read_independently),
 	    cmocka_unit_test_setup_teardown(
 	        test_udp_handle_new_failure_keeps_fd, setup_io, teardown_io),

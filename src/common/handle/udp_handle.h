@@ -8,6 +8,9 @@
  * Sends are tried at once; on EAGAIN a copy waits in a per-socket queue
  * bounded in bytes and packets and is flushed, in order, when the socket
  * becomes writable; what does not fit is dropped and counted (DESIGN §7).
+ * Sends made while a receive batch is handed up may be held back and sent
+ * together when it ends, one sendmmsg(2) per socket
+ * (sfu_udp_handle_send_deferred()).
  * sfu_udp_bind() opens and binds the socket, in a port range or on one port.
  */
 #ifndef SFU_COMMON_UDP_HANDLE_H
@@ -36,6 +39,11 @@
 #define SFU_UDP_RECV_MAX_LEN (SFU_UDP_RECV_SLOT - SFU_UDP_RECV_TAILROOM)
 /* Most datagrams read per wakeup (one recvmmsg call). */
 #define SFU_UDP_RECV_BATCH 64
+/*
+ * Most datagrams one handle holds back during a receive batch (see
+ * sfu_udp_handle_send_deferred()); one more sends them at once.
+ */
+#define SFU_UDP_DEFER_MAX 64
 /* Default send queue bounds, see sfu_udp_handle_set_send_queue_limits(). */
 #define SFU_UDP_SEND_QUEUE_MAX_LEN (1024 * 1024)
 #define SFU_UDP_SEND_QUEUE_MAX_COUNT 1024
@@ -72,12 +80,15 @@ struct sfu_udp_handle_stats {
 	uint64_t recv_bytes;
 	uint64_t sent_packets; /* handed to the kernel, now or later */
 	uint64_t sent_bytes;
-	uint64_t dropped_packets; /* send queue full */
-	uint64_t send_errors;     /* sendto/sendmmsg errors but EAGAIN */
-	uint64_t recv_errors;     /* recvmmsg errors but EAGAIN */
-	uint64_t truncated;       /* longer than SFU_UDP_RECV_MAX_LEN */
-	size_t queued_packets;    /* in the send queue now */
-	size_t queued_len;        /* bytes in the send queue now */
+	uint64_t dropped_packets;  /* send queue full */
+	uint64_t send_errors;      /* sendto/sendmmsg errors but EAGAIN */
+	uint64_t recv_errors;      /* recvmmsg errors but EAGAIN */
+	uint64_t truncated;        /* longer than SFU_UDP_RECV_MAX_LEN */
+	size_t queued_packets;     /* in the send queue now */
+	size_t queued_len;         /* bytes in the send queue now */
+	uint64_t send_calls;       /* sendto/sendmsg/sendmmsg calls made */
+	uint64_t stale_packets;    /* read older than the max age: dropped */
+	uint64_t deferred_packets; /* held back by send_deferred, then sent */
 };
 
 /*
@@ -129,6 +140,41 @@ int sfu_udp_handle_send(struct sfu_udp_handle *h, const void *data, size_t len,
  */
 int sfu_udp_handle_send_batch(
     struct sfu_udp_handle *h, const struct sfu_udp_msg *msgs, unsigned int n);
+/*
+ * Sends one datagram made of head (head_len bytes) followed by body
+ * (body_len bytes; NULL when 0) to to (NULL on a connect()ed socket), as
+ * sfu_udp_handle_send() would, but coalesces the sends of a receive batch:
+ * called while a handle of this thread is handing up the datagrams of one
+ * recvmmsg(2) batch (from on_datagram, directly or not), it holds the
+ * datagram back and returns SFU_UDP_AGAIN; when that batch has been handed
+ * up, every datagram held for each handle leaves with one sendmmsg(2) per
+ * handle (in the order given; what EAGAIN leaves is queued as usual).
+ * Held datagrams also leave, in order, before any other send on h, when h
+ * holds SFU_UDP_DEFER_MAX of them, when the thread's holding space is full,
+ * and when h is freed. Outside a receive batch it sends at once, without
+ * joining the parts. head and to are copied; body is borrowed without a
+ * copy when it lies in a buffer handed to on_datagram in the current batch
+ * (those stay valid and unchanged until the batch has been sent), and
+ * copied otherwise. Results as sfu_udp_handle_send().
+ */
+int sfu_udp_handle_send_deferred(struct sfu_udp_handle *h, const void *head,
+    size_t head_len, const void *body, size_t body_len,
+    const struct sockaddr *to, socklen_t tolen);
+
+/*
+ * Input older than max_age_ms is dropped when read, before the listener
+ * sees it (counted in stale_packets, warned about once a second): age is
+ * the time since the kernel queued the datagram on the socket (a receive
+ * timestamp, SO_TIMESTAMPNS, on the wall clock; for a few ms after the
+ * host's first socket asks for them the kernel stamps on read, so those
+ * look fresh). A loop that falls behind its input then spends at most
+ * about max_age_ms on what is queued when the input stops, however deep
+ * the socket's buffer, and never hands up data that old. 0 (the default)
+ * turns it off. Returns 0, or -1 with err when the socket refuses
+ * timestamps.
+ */
+int sfu_udp_handle_set_max_age(
+    struct sfu_udp_handle *h, unsigned int max_age_ms, struct sfu_error *err);
 
 /*
  * Bounds of the send queue: bytes of payload and packets (defaults
@@ -146,5 +192,18 @@ const struct sockaddr *sfu_udp_handle_local_addr(
 /* The bound port, 0 for a non-IP socket. */
 uint16_t sfu_udp_handle_local_port(const struct sfu_udp_handle *h);
 int sfu_udp_handle_fd(const struct sfu_udp_handle *h);
+/*
+ * connect(2)s the socket to to (tolen bytes, copied): sends to NULL then go
+ * there without a route lookup per datagram, and the kernel delivers only
+ * datagrams from to (others get an ICMP port unreachable and are counted
+ * nowhere here). Refused (-1, SFU_ERR_INVALID_STATE) on a socket bound to a
+ * wildcard address, whose local address connect() would pin to the route's
+ * source, so that datagrams sent to the host's other addresses no longer
+ * reach it. Datagrams held by send_deferred are sent first; the send queue
+ * stays (a queued datagram with an address still goes there). Returns 0,
+ * or -1 with err set.
+ */
+int sfu_udp_handle_connect(struct sfu_udp_handle *h, const struct sockaddr *to,
+    socklen_t tolen, struct sfu_error *err);
 
 #endif

@@ -45,7 +45,16 @@ struct sfu_consumer {
 	struct sfu_transport	*transport;	/* borrowed: our owner */
 	struct sfu_producer	*producer;	/* borrowed, NULL once gone */
 	enum sfu_media_kind	 kind;
-	struct sfu_rtp_parameters *params;	/* owned */
+	/*
+	 * Our rtpParameters, packed once (consume response and dump) instead
+	 * of a struct sfu_rtp_parameters (166 KiB of fixed-size arrays):
+	 * they never change. The packet path reads the fields below.
+	 */
+	uint8_t			*params_msg;	/* owned: MessagePack */
+	size_t			 params_msg_len;
+	char			 mid[SFU_RTP_MID_LEN];
+	char			 cname[SFU_RTP_CNAME_LEN];
+	char			 mime_type[SFU_RTP_MIME_LEN]; /* first codec */
 	uint32_t		 ssrc;
 	uint32_t		 clock_rate;
 	bool			 pt_ok[128];	/* payload types we send */
@@ -124,32 +133,49 @@ consumer_request_sync(struct sfu_consumer *c)
 
 /* --- creation --- */
 
+/* What the packet path and the requests need from our parameters. */
 static int
-consumer_setup(struct sfu_consumer *c, struct sfu_error *err)
+consumer_setup(struct sfu_consumer *c, const struct sfu_rtp_parameters *params,
+    struct sfu_error *err)
 {
 	const struct sfu_rtp_codec *codec = NULL;
+	msgpack_sbuffer sb;
+	msgpack_packer pk;
 	unsigned i = 0;
 
-	if (c->params->encoding_count == 0 || c->params->codec_count == 0) {
+	if (params->encoding_count == 0 || params->codec_count == 0) {
 		sfu_error_set(err, SFU_ERR_UNSUPPORTED,
 		    "no codec of the producer can be consumed");
 		return -1;
 	}
-	c->ssrc = c->params->encodings[0].ssrc;
-	for (i = 0; i < c->params->codec_count; i++) {
-		codec = &c->params->codecs[i];
+	c->ssrc = params->encodings[0].ssrc;
+	for (i = 0; i < params->codec_count; i++) {
+		codec = &params->codecs[i];
 		c->pt_ok[codec->payload_type & 0x7f] = true;
 		if (c->clock_rate == 0 && !sfu_rtp_codec_is_rtx(codec->mime_type)) {
 			c->clock_rate = codec->clock_rate;
 		}
 	}
-	for (i = 0; i < c->params->header_extension_count; i++) {
-		c->ext_ok[c->params->header_extensions[i].id] = true;
-		if (strcmp(c->params->header_extensions[i].uri,
+	for (i = 0; i < params->header_extension_count; i++) {
+		c->ext_ok[params->header_extensions[i].id] = true;
+		if (strcmp(params->header_extensions[i].uri,
 		    CONSUMER_MID_URI) == 0) {
-			c->mid_ext_id = c->params->header_extensions[i].id;
+			c->mid_ext_id = params->header_extensions[i].id;
 		}
 	}
+	snprintf(c->mid, sizeof(c->mid), "%s", params->mid);
+	snprintf(c->cname, sizeof(c->cname), "%s", params->rtcp.cname);
+	snprintf(c->mime_type, sizeof(c->mime_type), "%s",
+	    params->codecs[0].mime_type);
+
+	/* An sbuffer starts at 8 KiB: keep an exact copy. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	sfu_rtp_parameters_pack(params, &pk);
+	c->params_msg = sfu_xmalloc(sb.size);
+	memcpy(c->params_msg, sb.data, sb.size);
+	c->params_msg_len = sb.size;
+	msgpack_sbuffer_destroy(&sb);
 	sfu_rtp_stream_send_init(&c->stream, c->ssrc, c->clock_rate,
 	    c->kind == SFU_MEDIA_AUDIO ? SFU_RTP_STREAM_AUDIO :
 	    SFU_RTP_STREAM_VIDEO);
@@ -161,7 +187,8 @@ struct sfu_consumer *
 sfu_consumer_new(struct sfu_rtc_ctx *ctx, struct sfu_transport *transport,
     const msgpack_object *data, struct sfu_error *err)
 {
-	struct sfu_rtp_capabilities *caps = NULL;
+	struct sfu_rtp_capabilities *caps = &ctx->consume_caps;
+	struct sfu_rtp_parameters *params = &ctx->consume_params;
 	struct sfu_consumer *c = NULL;
 	struct sfu_producer *p = NULL;
 	const msgpack_object *co = NULL;
@@ -170,7 +197,6 @@ sfu_consumer_new(struct sfu_rtc_ctx *ctx, struct sfu_transport *transport,
 	c = sfu_xcalloc(1, sizeof(*c));
 	c->ctx = ctx;
 	c->transport = transport;
-	c->params = sfu_xcalloc(1, sizeof(*c->params));
 	c->priority = 1;
 	if (sfu_msg_get_strbuf(data, "data", "consumerId", SFU_MSG_REQUIRED,
 	    c->id, sizeof(c->id), err) != 1 ||
@@ -189,27 +215,26 @@ sfu_consumer_new(struct sfu_rtc_ctx *ctx, struct sfu_transport *transport,
 		    "producer '%s' in this router", c->producer_id);
 		goto fail;
 	}
-	caps = sfu_xcalloc(1, sizeof(*caps));
 	if (sfu_rtp_capabilities_read(co, "data.rtpCapabilities", caps, err) ==
 	    -1) {
 		goto fail;
 	}
 	if (sfu_ortc_consumer_parameters(sfu_producer_consumable(p), caps,
-	    c->params, err) == -1) {
+	    params, err) == -1) {
 		goto fail;
 	}
 	r = sfu_msg_get_strbuf(data, "data", "mid", SFU_MSG_OPTIONAL,
-	    c->params->mid, sizeof(c->params->mid), err);
+	    params->mid, sizeof(params->mid), err);
 	if (r == -1) {
 		goto fail;
 	}
 	if (r == 0) {
 		/* mediasoup numbers a transport's consumers "0", "1", ... */
-		snprintf(c->params->mid, sizeof(c->params->mid), "%u",
+		snprintf(params->mid, sizeof(params->mid), "%u",
 		    sfu_transport_next_mid(transport));
 	}
 	c->kind = sfu_producer_kind(p);
-	if (consumer_setup(c, err) == -1) {
+	if (consumer_setup(c, params, err) == -1) {
 		goto fail;
 	}
 	if (sfu_registry_add(ctx->registry, c->id,
@@ -221,13 +246,11 @@ sfu_consumer_new(struct sfu_rtc_ctx *ctx, struct sfu_transport *transport,
 	c->producer = p;
 	c->producer_paused = sfu_producer_paused(p);
 	sfu_producer_add_consumer(p, c);
-	free(caps);
 	consumer_request_sync(c);
 	SFU_LOG_DEBUG("consumer created [id:%s producer:%s ssrc:%u mid:%s]",
-	    c->id, c->producer_id, c->ssrc, c->params->mid);
+	    c->id, c->producer_id, c->ssrc, c->mid);
 	return c;
 fail:
-	free(caps);
 	sfu_consumer_free(c);
 	return NULL;
 }
@@ -245,7 +268,7 @@ sfu_consumer_free(struct sfu_consumer *c)
 	if (c->registered) {
 		sfu_registry_remove(c->ctx->registry, c->id);
 	}
-	free(c->params);
+	free(c->params_msg);
 	free(c);
 }
 
@@ -264,7 +287,7 @@ sfu_consumer_ssrc(const struct sfu_consumer *c)
 const char *
 sfu_consumer_cname(const struct sfu_consumer *c)
 {
-	return c->params->rtcp.cname;
+	return c->cname;
 }
 
 struct sfu_producer *
@@ -284,7 +307,7 @@ consumer_pack_common(const struct sfu_consumer *c, msgpack_packer *pk)
 	sfu_msg_pack_kv_str(pk, "kind", sfu_media_kind_name(c->kind));
 	sfu_msg_pack_kv_str(pk, "type", "simple");
 	sfu_msg_pack_str(pk, "rtpParameters");
-	sfu_rtp_parameters_pack(c->params, pk);
+	pk->callback(pk->data, (const char *)c->params_msg, c->params_msg_len);
 	sfu_msg_pack_kv_bool(pk, "paused", c->paused);
 	sfu_msg_pack_kv_bool(pk, "producerPaused", c->producer_paused);
 	sfu_msg_pack_str(pk, "score");
@@ -300,19 +323,26 @@ sfu_consumer_pack_created(const struct sfu_consumer *c, msgpack_packer *pk)
 
 /* --- the packet path --- */
 
-/* Keeps the negotiated extensions, with our MID. */
-static int
-consumer_rewrite_extensions(struct sfu_consumer *c,
-    struct sfu_rtp_packet *out)
+/*
+ * The extensions we send for pkt: the negotiated ones, in the packet's
+ * order, with our MID (replacing the producer's or added). Values point
+ * into pkt or into our MID. Returns how many, in keep[]; *changed tells
+ * whether that differs from what pkt carries (a packet with no extension
+ * element and no MID to add is left as it is).
+ */
+static size_t
+consumer_keep_extensions(const struct sfu_consumer *c,
+    const struct sfu_rtp_packet *pkt, struct sfu_rtp_packet_ext_value *keep,
+    bool *changed)
 {
 	struct sfu_rtp_packet_ext_value in[SFU_RTP_PACKET_MAX_EXTENSIONS];
-	struct sfu_rtp_packet_ext_value keep[SFU_RTP_PACKET_MAX_EXTENSIONS];
+	const char *mid = c->mid;
 	size_t n = 0;
 	size_t k = 0;
 	size_t i = 0;
 	bool has_mid = false;
 
-	n = sfu_rtp_packet_list_extensions(out, in,
+	n = sfu_rtp_packet_list_extensions(pkt, in,
 	    SFU_RTP_PACKET_MAX_EXTENSIONS);
 	for (i = 0; i < n; i++) {
 		if (!c->ext_ok[in[i].id]) {
@@ -320,38 +350,114 @@ consumer_rewrite_extensions(struct sfu_consumer *c,
 		}
 		keep[k] = in[i];
 		if (in[i].id == c->mid_ext_id) {
-			keep[k].value = (const uint8_t *)c->params->mid;
-			keep[k].len = (uint8_t)strlen(c->params->mid);
+			keep[k].value = (const uint8_t *)mid;
+			keep[k].len = (uint8_t)strlen(mid);
 			has_mid = true;
 		}
 		k++;
 	}
-	if (!has_mid && c->mid_ext_id != 0 && c->params->mid[0] != '\0' &&
+	if (!has_mid && c->mid_ext_id != 0 && mid[0] != '\0' &&
 	    k < SFU_RTP_PACKET_MAX_EXTENSIONS) {
 		keep[k].id = c->mid_ext_id;
-		keep[k].value = (const uint8_t *)c->params->mid;
-		keep[k].len = (uint8_t)strlen(c->params->mid);
+		keep[k].value = (const uint8_t *)mid;
+		keep[k].len = (uint8_t)strlen(mid);
 		k++;
 	}
-	if (k == n && !has_mid && n == 0) {
+	*changed = !(k == n && !has_mid && n == 0);
+	return k;
+}
+
+/*
+ * Our copy of pkt in buf (SFU_RTC_PACKET_BUF bytes), rewritten in place:
+ * for packets whose extension block is of a profile we do not index (it
+ * is kept unless a MID must be added). Returns its length, 0 to drop.
+ */
+static size_t
+consumer_write_copy(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
+    uint16_t seq, uint32_t ts, uint8_t *buf)
+{
+	struct sfu_rtp_packet_ext_value keep[SFU_RTP_PACKET_MAX_EXTENSIONS];
+	struct sfu_rtp_packet out;
+	bool changed = false;
+	size_t k = 0;
+
+	if (pkt->len > SFU_RTC_PACKET_BUF) {
 		return 0;
 	}
-	return sfu_rtp_packet_rewrite_extensions(out, keep, k);
+	memcpy(buf, pkt->data, pkt->len);
+	if (sfu_rtp_packet_parse(&out, buf, pkt->len, SFU_RTC_PACKET_BUF) ==
+	    -1) {
+		return 0;
+	}
+	sfu_rtp_packet_set_ssrc(&out, c->ssrc);
+	sfu_rtp_packet_set_sequence_number(&out, seq);
+	sfu_rtp_packet_set_timestamp(&out, ts);
+	if (out.has_extension || c->mid_ext_id != 0) {
+		k = consumer_keep_extensions(c, &out, keep, &changed);
+		if (changed &&
+		    sfu_rtp_packet_rewrite_extensions(&out, keep, k) == -1) {
+			return 0;
+		}
+	}
+	return out.len;
+}
+
+/*
+ * Our RTP header for pkt in buf (SFU_RTC_PACKET_BUF bytes): the producer's
+ * header in router space with our SSRC, sequence number, timestamp and
+ * extensions. The payload and padding stay in pkt: no copy per consumer.
+ * Returns the header length, 0 to drop.
+ */
+static size_t
+consumer_write_header(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
+    uint16_t seq, uint32_t ts, uint8_t *buf)
+{
+	struct sfu_rtp_packet_ext_value keep[SFU_RTP_PACKET_MAX_EXTENSIONS];
+	uint32_t csrcs[SFU_RTP_PACKET_MAX_CSRC];
+	struct sfu_rtp_packet_spec spec;
+	bool changed = false;
+	size_t hlen = 0;
+	unsigned i = 0;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.ext_count = consumer_keep_extensions(c, pkt, keep, &changed);
+	spec.exts = keep;
+	for (i = 0; i < pkt->csrc_count; i++) {
+		csrcs[i] = sfu_rtp_packet_csrc(pkt, i);
+	}
+	spec.csrcs = csrcs;
+	spec.csrc_count = pkt->csrc_count;
+	spec.payload_type = pkt->payload_type;
+	spec.marker = pkt->marker;
+	spec.sequence_number = seq;
+	spec.timestamp = ts;
+	spec.ssrc = c->ssrc;
+	spec.padding_len = pkt->padding_len;
+
+	/* The bound sfu_rtp_packet_rewrite_extensions() puts on the block. */
+	hlen = SFU_RTP_PACKET_HEADER_LEN + 4 * (size_t)pkt->csrc_count;
+	return sfu_rtp_packet_write_header(buf,
+	    hlen + SFU_RTP_PACKET_MAX_EXTENSION_BLOCK_LEN, &spec);
 }
 
 void
 sfu_consumer_send_rtp(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
     bool keyframe, uint64_t now_us)
 {
-	struct sfu_rtp_packet out;
 	uint8_t *buf = c->ctx->scratch;
+	const uint8_t *body = NULL;
+	size_t body_len = 0;
+	size_t hlen = 0;
 	uint32_t expected_ts = 0;
 	uint32_t elapsed = 0;
 	uint16_t seq = 0;
 	uint32_t ts = 0;
-
 	if (c->paused || c->producer_paused ||
 	    !c->pt_ok[pkt->payload_type & 0x7f]) {
+		return;
+	}
+	if (!sfu_transport_is_connected(c->transport)) {
+		/* Not even the key frame would arrive: keep waiting. */
 		return;
 	}
 	if (c->sync_required) {
@@ -397,21 +503,16 @@ sfu_consumer_send_rtp(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
 			c->has_sync_seq = false;
 		}
 	}
-	if (pkt->len > SFU_RTC_PACKET_BUF) {
-		return;
-	}
-	memcpy(buf, pkt->data, pkt->len);
-	if (sfu_rtp_packet_parse(&out, buf, pkt->len, SFU_RTC_PACKET_BUF) ==
-	    -1) {
-		return;
-	}
 	seq = (uint16_t)(pkt->sequence_number + c->seq_offset);
 	ts = pkt->timestamp + c->ts_offset;
-	sfu_rtp_packet_set_ssrc(&out, c->ssrc);
-	sfu_rtp_packet_set_sequence_number(&out, seq);
-	sfu_rtp_packet_set_timestamp(&out, ts);
-	if ((out.has_extension || c->mid_ext_id != 0) &&
-	    consumer_rewrite_extensions(c, &out) == -1) {
+	if (pkt->has_extension && pkt->ext_form == SFU_RTP_PACKET_EXT_OTHER) {
+		hlen = consumer_write_copy(c, pkt, seq, ts, buf);
+	} else {
+		hlen = consumer_write_header(c, pkt, seq, ts, buf);
+		body = pkt->data + pkt->header_len;
+		body_len = pkt->len - pkt->header_len;
+	}
+	if (hlen == 0) {
 		c->packets_dropped++;
 		return;
 	}
@@ -421,9 +522,15 @@ sfu_consumer_send_rtp(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
 		c->last_sent_us = now_us;
 	}
 	c->has_sent = true;
-	sfu_rtp_stream_send_packet(&c->stream, seq, ts, out.len, now_us);
-	sfu_transport_send_rtp(c->transport, out.data, out.len,
-	    SFU_RTC_PACKET_BUF);
+	sfu_rtp_stream_send_packet(&c->stream, seq, ts, hlen + body_len,
+	    now_us);
+	if (body == NULL) {
+		sfu_transport_send_rtp(c->transport, buf, hlen,
+		    SFU_RTC_PACKET_BUF);
+	} else {
+		sfu_transport_send_rtp_parts(c->transport, buf, hlen,
+		    SFU_RTC_PACKET_BUF, body, body_len);
+	}
 }
 
 /* --- producer events --- */
@@ -439,6 +546,18 @@ sfu_consumer_on_producer_paused(struct sfu_consumer *c, bool paused)
 	    "consumer.producerresume");
 	if (!paused) {
 		consumer_request_sync(c);
+	}
+}
+
+void
+sfu_consumer_on_transport_connected(struct sfu_consumer *c)
+{
+	c->sync_required = true;
+	c->has_sync_seq = false;
+	if (c->kind == SFU_MEDIA_VIDEO && c->producer != NULL &&
+	    !c->paused && !c->producer_paused) {
+		/* An earlier request's key frame could not reach us. */
+		sfu_producer_request_key_frame_now(c->producer);
 	}
 }
 
@@ -514,6 +633,16 @@ sfu_consumer_rtcp_tick(struct sfu_consumer *c, uint64_t now_us,
 		c->score = sfu_rtp_stream_send_score(&c->stream);
 		consumer_emit_score(c);
 	}
+	/*
+	 * Still waiting for a key frame a second later: the request or the
+	 * key frame was lost (or rate-limited away), ask again, as
+	 * mediasoup's KeyFrameRequestManager retries.
+	 */
+	if (c->sync_required && c->kind == SFU_MEDIA_VIDEO &&
+	    c->producer != NULL && !c->paused && !c->producer_paused &&
+	    sfu_transport_is_connected(c->transport)) {
+		sfu_producer_request_key_frame(c->producer);
+	}
 	ok = sfu_rtp_stream_send_fill_sr(&c->stream, now_us, ntp, &s);
 	if (!ok) {
 		return false;
@@ -559,7 +688,7 @@ consumer_get_stats(struct sfu_consumer *c, struct sfu_channel_request *req)
 	sfu_msg_pack_kv_uint(pk, "timestamp", sfu_clock_wall_ms());
 	sfu_msg_pack_kv_uint(pk, "ssrc", c->ssrc);
 	sfu_msg_pack_kv_str(pk, "kind", sfu_media_kind_name(c->kind));
-	sfu_msg_pack_kv_str(pk, "mimeType", c->params->codecs[0].mime_type);
+	sfu_msg_pack_kv_str(pk, "mimeType", c->mime_type);
 	sfu_msg_pack_kv_int(pk, "packetsLost",
 	    sfu_rtp_stream_send_packets_lost(&c->stream));
 	sfu_msg_pack_kv_uint(pk, "fractionLost",

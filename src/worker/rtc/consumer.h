@@ -52,6 +52,8 @@ void	sfu_consumer_send_rtp(struct sfu_consumer *c,
 	    const struct sfu_rtp_packet *pkt, bool keyframe, uint64_t now_us);
 /* The producer paused, resumed or closed. */
 void	sfu_consumer_on_producer_paused(struct sfu_consumer *c, bool paused);
+/* Its transport can send now: restart on a key frame. */
+void	sfu_consumer_on_transport_connected(struct sfu_consumer *c);
 void	sfu_consumer_on_producer_closed(struct sfu_consumer *c);
 void	sfu_consumer_on_producer_score(struct sfu_consumer *c);
 

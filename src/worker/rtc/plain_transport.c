@@ -31,6 +31,19 @@
 
 #define PLAIN_ADDR_LEN 64
 
+/*
+ * Input that waited longer than this in a socket is dropped unread
+ * (sfu_udp_handle_set_max_age()). A worker that cannot keep up (a producer
+ * fanned out to more consumers than its core can serve) would otherwise
+ * forward seconds-old media from a deep socket buffer (8 MiB holds 3,600
+ * 1 kB datagrams, 4 s of work at 500 consumers) and stay busy that long
+ * after the input stops; real-time media that late is useless to its
+ * receivers. 500 ms leaves room for bursts that take a while to fan out
+ * (a 200-packet key frame to 500 consumers is about 0.2 s of work) and
+ * bounds the tail of an overload to about half a second.
+ */
+#define PLAIN_MAX_INPUT_AGE_MS 500
+
 struct plain_tuple {
 	bool			 known;
 	struct sockaddr_storage	 addr;
@@ -55,6 +68,8 @@ struct plain_transport {
 	struct plain_tuple	 rtcp_tuple;
 	bool			 tuple_from_rtcp; /* comedia learnt it on RTCP */
 	bool			 rtp_seen;	/* an RTP packet was accepted */
+	bool			 rtp_connected;	/* rtp socket connect()ed */
+	bool			 rtcp_connected; /* rtcp socket connect()ed */
 	bool			 srtp_enabled;
 	enum sfu_srtp_suite	 srtp_suite;
 	uint8_t			 srtp_local_key[SFU_SRTP_MAX_KEY_LEN];
@@ -200,6 +215,37 @@ plain_emit_tuple(struct plain_transport *pt, bool rtcp)
 	sfu_notifier_send(pt->ctx->notifier);
 }
 
+/*
+ * connect()s the RTP (or RTCP) socket to its remote once that tuple is
+ * final: sends then skip the kernel's route lookup and IP ID hashing per
+ * datagram (about 7 % of a fan-out worker's time, docs/benchmarks.md),
+ * and the kernel drops datagrams from other sources before we see them
+ * (they were dropped here anyway, so packetsFromUnknownSource stops
+ * counting them). Not done on a wildcard listen address, where it would
+ * pin the local address (sfu_udp_handle_connect()): sends there keep
+ * naming the remote.
+ */
+static void
+plain_connect_socket(struct plain_transport *pt, bool rtcp)
+{
+	struct sfu_udp_handle *h = rtcp ? pt->rtcp : pt->rtp;
+	const struct plain_tuple *tp = rtcp ? &pt->rtcp_tuple : &pt->tuple;
+	bool *done = rtcp ? &pt->rtcp_connected : &pt->rtp_connected;
+	struct sfu_error err = { 0 };
+
+	if (*done || h == NULL || !tp->known) {
+		return;
+	}
+	if (sfu_udp_handle_connect(h, (const struct sockaddr *)&tp->addr,
+	    tp->addr_len, &err) == -1) {
+		SFU_LOG_DEBUG("%s socket left unconnected: %s [transport:%s]",
+		    rtcp ? "rtcp" : "rtp", err.reason,
+		    sfu_transport_id(pt->transport));
+		return;
+	}
+	*done = true;
+}
+
 /* --- receiving --- */
 
 /* RFC 5761 §4 / RFC 7983: RTCP packet types 192-223 on a muxed port. */
@@ -247,6 +293,9 @@ plain_on_datagram_common(struct plain_transport *pt, bool on_rtcp_socket,
 			    on_rtcp_socket ? "rtcp" : "rtp", want->ip,
 			    want->port, sfu_transport_id(pt->transport));
 			plain_emit_tuple(pt, on_rtcp_socket);
+			if (on_rtcp_socket) {
+				plain_connect_socket(pt, true);
+			}
 		} else {
 			if (pt->unknown_source++ == 0) {
 				SFU_LOG_WARN("dropping packets from an unknown "
@@ -273,6 +322,13 @@ plain_on_datagram_common(struct plain_transport *pt, bool on_rtcp_socket,
 		return;
 	}
 	pt->rtp_seen = true;
+	if (!pt->rtp_connected) {
+		/*
+		 * An accepted RTP packet fixes a comedia tuple (one learnt
+		 * from RTCP gives way only before the first RTP).
+		 */
+		plain_connect_socket(pt, false);
+	}
 	sfu_transport_receive_rtp(pt->transport, data, len, SFU_UDP_RECV_SLOT);
 }
 
@@ -320,9 +376,53 @@ plain_send_rtp(struct sfu_transport *t, uint8_t *data, size_t len,
 	if (pt->srtp_enabled && pt->srtp_out == NULL) {
 		return;
 	}
-	sfu_udp_handle_send(pt->rtp, data, len,
-	    (const struct sockaddr *)&pt->tuple.addr, pt->tuple.addr_len);
+
+	/*
+	 * Inside a receive batch (a producer's packet fanned out), held and
+	 * sent with this socket's other packets of the batch in one
+	 * sendmmsg(); RTCP on the same socket goes after them.
+	 */
+	if (pt->rtp_connected) {
+		sfu_udp_handle_send_deferred(pt->rtp, data, len, NULL, 0,
+		    NULL, 0);
+	} else {
+		sfu_udp_handle_send_deferred(pt->rtp, data, len, NULL, 0,
+		    (const struct sockaddr *)&pt->tuple.addr,
+		    pt->tuple.addr_len);
+	}
 	cnt->bytes_sent += len;
+}
+
+/*
+ * Without SRTP the header and the body (in the producer's datagram) leave
+ * as two iovecs: no per-consumer copy of the payload. With SRTP the packet
+ * is encrypted as a whole, so the caller joins the parts for
+ * plain_send_rtp().
+ */
+static bool
+plain_send_rtp_parts(struct sfu_transport *t, uint8_t *hdr, size_t hdr_len,
+    size_t capacity, const uint8_t *body, size_t body_len)
+{
+	struct plain_transport *pt = sfu_transport_impl(t);
+	struct sfu_transport_counters *cnt = sfu_transport_counters(t);
+
+	(void)capacity;
+	if (pt->srtp_enabled) {
+		return false;
+	}
+	if (!pt->tuple.known) {
+		return true;	/* dropped, as plain_send_rtp() does */
+	}
+	if (pt->rtp_connected) {
+		sfu_udp_handle_send_deferred(pt->rtp, hdr, hdr_len, body,
+		    body_len, NULL, 0);
+	} else {
+		sfu_udp_handle_send_deferred(pt->rtp, hdr, hdr_len, body,
+		    body_len, (const struct sockaddr *)&pt->tuple.addr,
+		    pt->tuple.addr_len);
+	}
+	cnt->bytes_sent += hdr_len + body_len;
+	return true;
 }
 
 static void
@@ -333,9 +433,11 @@ plain_send_rtcp(struct sfu_transport *t, uint8_t *data, size_t len,
 	struct sfu_transport_counters *cnt = sfu_transport_counters(t);
 	const struct plain_tuple *to = NULL;
 	struct sfu_udp_handle *h = NULL;
+	bool connected = false;
 
 	to = pt->rtcp_mux ? &pt->tuple : &pt->rtcp_tuple;
 	h = pt->rtcp_mux ? pt->rtp : pt->rtcp;
+	connected = pt->rtcp_mux ? pt->rtp_connected : pt->rtcp_connected;
 	if (!to->known) {
 		return;
 	}
@@ -344,8 +446,12 @@ plain_send_rtcp(struct sfu_transport *t, uint8_t *data, size_t len,
 	    capacity) == -1)) {
 		return;
 	}
-	sfu_udp_handle_send(h, data, len, (const struct sockaddr *)&to->addr,
-	    to->addr_len);
+	if (connected) {
+		sfu_udp_handle_send(h, data, len, NULL, 0);
+	} else {
+		sfu_udp_handle_send(h, data, len,
+		    (const struct sockaddr *)&to->addr, to->addr_len);
+	}
 	cnt->bytes_sent += len;
 }
 
@@ -479,6 +585,12 @@ plain_connect(struct plain_transport *pt, struct sfu_channel_request *req)
 		return;
 	}
 	pt->connected = true;
+	if (!pt->comedia) {
+		plain_connect_socket(pt, false);
+		if (!pt->rtcp_mux) {
+			plain_connect_socket(pt, true);
+		}
+	}
 	pk = sfu_channel_request_begin_data(req);
 	msgpack_pack_map(pk, plain_count_addresses(pt));
 	plain_pack_addresses(pt, pk);
@@ -542,6 +654,7 @@ static const struct sfu_transport_ops plain_ops = {
 	.count_stats_fields = plain_count_fields,
 	.pack_stats_fields = plain_pack_fields,
 	.free = plain_free,
+	.send_rtp_parts = plain_send_rtp_parts,
 };
 
 /* --- creation --- */
@@ -560,6 +673,7 @@ plain_bind(struct plain_transport *pt, const msgpack_object *li,
 	uint64_t port = 0;
 	uint64_t min = pt->ctx->settings->rtc_min_port;
 	uint64_t max = pt->ctx->settings->rtc_max_port;
+	struct sfu_error aerr = { 0 };
 	int fd = -1;
 	int r = 0;
 
@@ -618,6 +732,11 @@ plain_bind(struct plain_transport *pt, const msgpack_object *li,
 	if (*h == NULL) {
 		close(fd);
 		return -1;
+	}
+	if (sfu_udp_handle_set_max_age(*h, PLAIN_MAX_INPUT_AGE_MS, &aerr) ==
+	    -1) {
+		SFU_LOG_WARN("%s: stale input will not be dropped [port:%u]",
+		    aerr.reason, *port_out);
 	}
 	return 0;
 }

@@ -596,6 +596,25 @@ sfu_producer_rtcp_tick(struct sfu_producer *p, uint64_t now_us,
 }
 
 void
+sfu_producer_request_key_frame_now(struct sfu_producer *p)
+{
+	unsigned i = 0;
+
+	for (i = 0; i < p->encoding_count; i++) {
+		p->encodings[i].last_key_frame_request_us = 0;
+	}
+	sfu_producer_request_key_frame(p);
+}
+
+void
+sfu_producer_on_transport_connected(struct sfu_producer *p)
+{
+	if (p->consumer_count > 0) {
+		sfu_producer_request_key_frame_now(p);
+	}
+}
+
+void
 sfu_producer_request_key_frame(struct sfu_producer *p)
 {
 	struct producer_encoding *pe = NULL;

@@ -86,6 +86,13 @@ unsigned sfu_producer_rtcp_tick(struct sfu_producer *p, uint64_t now_us,
 
 /* A consumer wants a key frame (rate-limited here). */
 void	sfu_producer_request_key_frame(struct sfu_producer *p);
+/*
+ * Its transport can send now: a key frame request sent before it was
+ * lost, so ask again (the rate limit does not apply) when consumers wait.
+ */
+void	sfu_producer_on_transport_connected(struct sfu_producer *p);
+/* The same request without the rate limit (a consumer just connected). */
+void	sfu_producer_request_key_frame_now(struct sfu_producer *p);
 
 /* Consumers attach and detach themselves. */
 void	sfu_producer_add_consumer(struct sfu_producer *p,

@@ -14,6 +14,8 @@
 
 #include <event2/event.h>
 
+#include "worker/rtc/rtp_parameters.h"
+
 struct sfu_channel_request;
 struct sfu_dtls_ctx;
 struct sfu_notifier;
@@ -44,6 +46,15 @@ struct sfu_rtc_ctx {
 				    struct sfu_webrtc_server *s,
 				    struct sfu_channel_request *req);
 	void			*owner;		/* borrowed: the worker */
+
+	/*
+	 * transport.consume's scratch: the remote's capabilities and the new
+	 * consumer's parameters while they are computed (the consumer keeps
+	 * a compact copy), so that no call allocates their fixed-size
+	 * arrays (about 280 KiB; pages only touched by the first call).
+	 */
+	struct sfu_rtp_capabilities consume_caps;
+	struct sfu_rtp_parameters consume_params;
 };
 
 #endif

@@ -183,6 +183,31 @@ sfu_transport_free(struct sfu_transport *t)
 	free(t);
 }
 
+bool
+sfu_transport_is_connected(const struct sfu_transport *t)
+{
+	return t->ops->is_connected(t);
+}
+
+void
+sfu_transport_connected(struct sfu_transport *t)
+{
+	void **all = NULL;
+	size_t n = 0;
+	size_t i = 0;
+
+	all = sfu_strmap_values(t->consumers, &n);
+	for (i = 0; i < n; i++) {
+		sfu_consumer_on_transport_connected(all[i]);
+	}
+	free(all);
+	all = sfu_strmap_values(t->producers, &n);
+	for (i = 0; i < n; i++) {
+		sfu_producer_on_transport_connected(all[i]);
+	}
+	free(all);
+}
+
 const char *
 sfu_transport_type(const struct sfu_transport *t)
 {
@@ -486,6 +511,23 @@ sfu_transport_send_rtp(struct sfu_transport *t, uint8_t *data, size_t len,
 	t->counters.rtp_packets_sent++;
 	t->counters.rtp_bytes_sent += len;
 	t->ops->send_rtp(t, data, len, capacity);
+}
+
+void
+sfu_transport_send_rtp_parts(struct sfu_transport *t, uint8_t *hdr,
+    size_t hdr_len, size_t capacity, const uint8_t *body, size_t body_len)
+{
+	if (t->ops->send_rtp_parts != NULL && t->ops->send_rtp_parts(t, hdr,
+	    hdr_len, capacity, body, body_len)) {
+		t->counters.rtp_packets_sent++;
+		t->counters.rtp_bytes_sent += hdr_len + body_len;
+		return;
+	}
+	if (body_len > capacity - hdr_len) {
+		return;
+	}
+	memcpy(hdr + hdr_len, body, body_len);
+	sfu_transport_send_rtp(t, hdr, hdr_len + body_len, capacity);
 }
 
 void

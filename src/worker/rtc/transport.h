@@ -52,6 +52,21 @@ struct sfu_transport_ops {
 		    msgpack_packer *pk);
 	/* Frees the concrete part (sockets...); calls nothing else. */
 	void	(*free)(struct sfu_transport *t);
+
+	/*
+	 * Optional (NULL: send_rtp gets every RTP packet). Sends one RTP
+	 * packet given in two parts, without joining them: hdr (hdr_len
+	 * bytes, the whole RTP header, in a buffer of capacity bytes that
+	 * may be modified) and body (body_len bytes: payload and padding;
+	 * read only). body is borrowed for the call, but may be held until
+	 * the end of the current receive batch (it lies in the datagram
+	 * being handed up, see sfu_udp_handle_send_deferred()). Returns
+	 * false, having sent nothing, when the packet must be contiguous
+	 * (SRTP): the caller then joins the parts and calls send_rtp.
+	 */
+	bool	(*send_rtp_parts)(struct sfu_transport *t, uint8_t *hdr,
+		    size_t hdr_len, size_t capacity, const uint8_t *body,
+		    size_t body_len);
 };
 
 /* Counters kept by the generic part; the concrete part adds to them. */
@@ -99,6 +114,27 @@ void	sfu_transport_send_rtp(struct sfu_transport *t, uint8_t *data,
 	    size_t len, size_t capacity);
 void	sfu_transport_send_rtcp(struct sfu_transport *t, uint8_t *data,
 	    size_t len, size_t capacity);
+/*
+ * An RTP packet as a header (hdr_len bytes in a buffer of capacity bytes,
+ * modifiable) and a body (payload and padding, read only; it may be held
+ * until the end of the current receive batch). Through send_rtp_parts
+ * when the concrete transport takes the parts as they are, else joined
+ * in hdr's buffer (dropped when capacity is too small) and sent through
+ * send_rtp.
+ */
+void	sfu_transport_send_rtp_parts(struct sfu_transport *t, uint8_t *hdr,
+	    size_t hdr_len, size_t capacity, const uint8_t *body,
+	    size_t body_len);
+
+/* Whether packets can be sent (the remote is known, SRTP keys ready). */
+bool	sfu_transport_is_connected(const struct sfu_transport *t);
+/*
+ * The concrete part became able to send (DTLS connected, remote learnt):
+ * consumers restart on a key frame and producers ask for one, as a
+ * request made before could not reach the remote (mediasoup's
+ * Transport::Connected).
+ */
+void	sfu_transport_connected(struct sfu_transport *t);
 
 /* The SSRC this transport signs its RTCP with (RR, PLI, FIR). */
 uint32_t sfu_transport_rtcp_ssrc(const struct sfu_transport *t);

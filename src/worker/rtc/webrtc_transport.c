@@ -44,9 +44,7 @@
 #define WEBRTC_DEFAULT_CONSENT_TIMEOUT_S 30
 
 struct webrtc_socket {
-	struct sfu_listen_info info;     /* port: the bound one */
-	struct sfu_udp_handle *udp;      /* owned, UDP */
-	struct sfu_tcp_server_handle *tcp; /* owned, TCP */
+	struct sfu_listen_socket ls;     /* owned */
 	struct webrtc_transport *wt;     /* borrowed: back pointer */
 };
 
@@ -74,6 +72,7 @@ struct webrtc_transport {
 	enum sfu_dtls_hash remote_hash;
 	char remote_fingerprint[192];
 	bool dtls_started;
+	bool ice_usable; /* connected or completed, with a tuple */
 	enum sfu_dtls_state dtls_state;
 	struct sfu_srtp_session *srtp_in;  /* owned */
 	struct sfu_srtp_session *srtp_out; /* owned */
@@ -311,6 +310,7 @@ webrtc_on_dtls_connected(void *ctx, struct sfu_dtls_transport *d,
 	    sfu_srtp_suite_name(suite), sfu_transport_id(wt->transport));
 	wt->dtls_state = SFU_DTLS_STATE_CONNECTED;
 	webrtc_emit_dtls_state(wt);
+	sfu_transport_connected(wt->transport);
 }
 
 static void
@@ -344,11 +344,17 @@ static void
 webrtc_on_ice_state(void *ctx, enum sfu_ice_state state)
 {
 	struct webrtc_transport *wt = ctx;
+	bool was_usable = wt->ice_usable;
 
 	SFU_LOG_DEBUG_TAG(ICE, "ICE %s [transport:%s]",
 	    sfu_ice_state_name(state), sfu_transport_id(wt->transport));
 	webrtc_emit_ice_state(wt);
 	webrtc_maybe_run_dtls(wt);
+	wt->ice_usable = webrtc_ice_usable(wt);
+	if (wt->ice_usable && !was_usable && wt->srtp_out != NULL) {
+		/* Back from disconnected with DTLS up: resync. */
+		sfu_transport_connected(wt->transport);
+	}
 }
 
 static void
@@ -478,11 +484,7 @@ webrtc_on_udp_datagram(void *ctx, struct sfu_udp_handle *h, uint8_t *data,
 	struct webrtc_socket *sock = ctx;
 	struct sfu_ice_tuple tuple;
 
-	memset(&tuple, 0, sizeof(tuple));
-	tuple.proto = SFU_ICE_UDP;
-	tuple.udp = h;
-	memcpy(&tuple.remote, from, fromlen);
-	tuple.remote_len = fromlen;
+	sfu_ice_tuple_udp(&tuple, h, from, fromlen);
 	webrtc_receive(sock->wt, &tuple, data, len);
 }
 
@@ -512,15 +514,8 @@ webrtc_on_tcp_frame(void *ctx, struct sfu_tcp_conn_handle *conn,
 {
 	struct webrtc_transport *wt = ctx;
 	struct sfu_ice_tuple tuple;
-	const struct sockaddr *peer = NULL;
-	socklen_t peer_len = 0;
 
-	memset(&tuple, 0, sizeof(tuple));
-	tuple.proto = SFU_ICE_TCP;
-	tuple.tcp = conn;
-	peer = sfu_tcp_conn_handle_peer_addr(conn, &peer_len);
-	memcpy(&tuple.remote, peer, peer_len);
-	tuple.remote_len = peer_len;
+	sfu_ice_tuple_tcp(&tuple, conn);
 	webrtc_receive(wt, &tuple, data, len);
 }
 
@@ -914,8 +909,7 @@ webrtc_free_impl(struct webrtc_transport *wt)
 		sfu_tcp_conn_handle_free(wt->conns[i]);
 	}
 	for (i = 0; i < wt->n_sockets; i++) {
-		sfu_udp_handle_free(wt->sockets[i].udp);
-		sfu_tcp_server_handle_free(wt->sockets[i].tcp);
+		sfu_listen_socket_close(&wt->sockets[i].ls);
 	}
 	sfu_srtp_session_free(wt->srtp_in);
 	sfu_srtp_session_free(wt->srtp_out);
@@ -951,34 +945,13 @@ webrtc_bind(struct webrtc_transport *wt, const struct sfu_listen_info *li,
     const char *path, struct sfu_error *err)
 {
 	struct webrtc_socket *sock = &wt->sockets[wt->n_sockets];
-	uint16_t port = 0;
-	int fd = -1;
 
-	sock->info = *li;
 	sock->wt = wt;
-	if (li->protocol == SFU_LISTEN_UDP) {
-		if (sfu_udp_bind(li->ip, li->port, li->min_port, li->max_port,
-		    &fd, &port, err) == -1) {
-			sfu_error_prefix(err, "%s: ", path);
-			return -1;
-		}
-		sock->udp = sfu_udp_handle_new(wt->ctx->base, fd,
-		    &webrtc_udp_listener, sock, err);
-		if (sock->udp == NULL) {
-			close(fd);
-			return -1;
-		}
-	} else {
-		sock->tcp = sfu_tcp_server_handle_new(wt->ctx->base, li->ip,
-		    li->port, li->min_port, li->max_port, &webrtc_tcp_listener,
-		    sock, err);
-		if (sock->tcp == NULL) {
-			sfu_error_prefix(err, "%s: ", path);
-			return -1;
-		}
-		port = sfu_tcp_server_handle_local_port(sock->tcp);
+	if (sfu_listen_socket_open(&sock->ls, wt->ctx->base, li,
+	    &webrtc_udp_listener, &webrtc_tcp_listener, sock, path, err) ==
+	    -1) {
+		return -1;
 	}
-	sock->info.port = port;
 	wt->n_sockets++;
 	return 0;
 }
@@ -1184,7 +1157,7 @@ sfu_webrtc_transport_new(struct sfu_rtc_ctx *ctx, struct sfu_router *router,
 			goto fail;
 		}
 		for (i = 0; i < wt->n_sockets; i++) {
-			infos[i] = wt->sockets[i].info;
+			infos[i] = wt->sockets[i].ls.info;
 		}
 		webrtc_add_candidates(wt, infos, wt->n_sockets, prefer_udp,
 		    prefer_tcp);
