@@ -17,7 +17,8 @@
  *   per socket.
  * -m sendto (for reference): unconnected sockets and one sendto(2) with
  *   the destination address per datagram per socket, which is the
- *   syscall pattern sfud's udp_handle uses today.
+ *   syscall pattern sfud's PlainTransports had before they batched
+ *   their sends (docs/benchmarks.md).
  *
  *   udp_fanout [-m mmsg|sendto] LISTEN_PORT N DEST_HOST DEST_BASE_PORT
  *
