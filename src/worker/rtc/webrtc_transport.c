@@ -162,13 +162,22 @@ webrtc_pack_tuple(const struct webrtc_transport *wt,
 	    tuple->proto == SFU_ICE_TCP ? "tcp" : "udp");
 }
 
+/*
+ * Sends to tuple. RTP (rtp true) rides the receive batch's sendmmsg (a
+ * copy is held: the SRTP buffer is reused); STUN, DTLS and RTCP go at
+ * once, behind what is held on that socket.
+ */
 static void
 webrtc_send_to_tuple(struct webrtc_transport *wt,
-    const struct sfu_ice_tuple *tuple, const uint8_t *data, size_t len)
+    const struct sfu_ice_tuple *tuple, const uint8_t *data, size_t len,
+    bool rtp)
 {
 	struct sfu_transport_counters *cnt = NULL;
 
-	if (tuple->proto == SFU_ICE_UDP) {
+	if (tuple->proto == SFU_ICE_UDP && rtp) {
+		sfu_udp_handle_send_deferred(tuple->udp, data, len, NULL, 0,
+		    (const struct sockaddr *)&tuple->remote, tuple->remote_len);
+	} else if (tuple->proto == SFU_ICE_UDP) {
 		sfu_udp_handle_send(tuple->udp, data, len,
 		    (const struct sockaddr *)&tuple->remote, tuple->remote_len);
 	} else {
@@ -250,7 +259,7 @@ webrtc_on_dtls_send(void *ctx, struct sfu_dtls_transport *d,
 	if (tuple == NULL) {
 		return;
 	}
-	webrtc_send_to_tuple(wt, tuple, data, len);
+	webrtc_send_to_tuple(wt, tuple, data, len, false);
 }
 
 static void
@@ -337,7 +346,7 @@ static void
 webrtc_on_ice_send(void *ctx, const struct sfu_ice_tuple *tuple,
     const uint8_t *data, size_t len)
 {
-	webrtc_send_to_tuple(ctx, tuple, data, len);
+	webrtc_send_to_tuple(ctx, tuple, data, len, false);
 }
 
 static void
@@ -606,7 +615,7 @@ webrtc_send_rtp(struct sfu_transport *t, uint8_t *data, size_t len,
 	    -1) {
 		return;
 	}
-	webrtc_send_to_tuple(wt, tuple, data, len);
+	webrtc_send_to_tuple(wt, tuple, data, len, true);
 }
 
 static void
@@ -622,7 +631,7 @@ webrtc_send_rtcp(struct sfu_transport *t, uint8_t *data, size_t len,
 	    capacity) == -1) {
 		return;
 	}
-	webrtc_send_to_tuple(wt, tuple, data, len);
+	webrtc_send_to_tuple(wt, tuple, data, len, false);
 }
 
 static bool
