@@ -23,6 +23,7 @@
 #include "common/msg.h"
 #include "worker/channel/channel_request.h"
 #include "worker/channel/notifier.h"
+#include "worker/rtc/listen_info.h"
 #include "worker/rtc/plain_transport.h"
 #include "worker/rtc/rtc_ctx.h"
 #include "worker/rtc/srtp_session.h"
@@ -659,71 +660,31 @@ static const struct sfu_transport_ops plain_ops = {
 
 /* --- creation --- */
 
-/* listenInfo: {protocol, ip, announcedAddress?|announcedIp?, port?,
- * portRange? {min, max}}. */
+/* listenInfo (mediasoup's TransportListenInfo, UDP only here). */
 static int
 plain_bind(struct plain_transport *pt, const msgpack_object *li,
     const char *path, struct sfu_udp_handle **h, uint16_t *port_out,
     const struct sfu_udp_handle_listener *listener, struct sfu_error *err)
 {
-	const msgpack_object *range = NULL;
-	char proto[8];
-	char ip[PLAIN_ADDR_LEN];
-	char sub[SFU_MSG_PATH_MAX];
-	uint64_t port = 0;
-	uint64_t min = pt->ctx->settings->rtc_min_port;
-	uint64_t max = pt->ctx->settings->rtc_max_port;
+	struct sfu_listen_info info;
 	struct sfu_error aerr = { 0 };
 	int fd = -1;
-	int r = 0;
 
-	r = sfu_msg_get_strbuf(li, path, "protocol", SFU_MSG_OPTIONAL, proto,
-	    sizeof(proto), err);
-	if (r == -1) {
+	if (sfu_listen_info_parse(li, path, pt->ctx->settings, SFU_LISTEN_UDP,
+	    &info, err) == -1) {
 		return -1;
 	}
-	if (r == 1 && strcmp(proto, "udp") != 0) {
+	if (info.protocol != SFU_LISTEN_UDP) {
 		sfu_error_set(err, SFU_ERR_UNSUPPORTED, "%s.protocol: a "
-		    "PlainTransport is UDP only, got '%s'", path, proto);
-		return -1;
-	}
-	if (sfu_msg_get_strbuf(li, path, "ip", SFU_MSG_REQUIRED, ip,
-	    sizeof(ip), err) != 1 ||
-	    sfu_msg_get_uint(li, path, "port", SFU_MSG_OPTIONAL, UINT16_MAX,
-	    &port, err) == -1 ||
-	    sfu_msg_get_map(li, path, "portRange", SFU_MSG_OPTIONAL, &range,
-	    err) == -1) {
+		    "PlainTransport is UDP only, got 'tcp'", path);
 		return -1;
 	}
 	if (pt->listen_ip[0] == '\0') {
-		snprintf(pt->listen_ip, sizeof(pt->listen_ip), "%s", ip);
-		r = sfu_msg_get_strbuf(li, path, "announcedAddress",
-		    SFU_MSG_OPTIONAL, pt->announced, sizeof(pt->announced),
-		    err);
-		if (r == 0) {
-			r = sfu_msg_get_strbuf(li, path, "announcedIp",
-			    SFU_MSG_OPTIONAL, pt->announced,
-			    sizeof(pt->announced), err);
-		}
-		if (r == -1) {
-			return -1;
-		}
+		snprintf(pt->listen_ip, sizeof(pt->listen_ip), "%s", info.ip);
+		snprintf(pt->announced, sizeof(pt->announced), "%s",
+		    info.announced);
 	}
-	if (range != NULL) {
-		sfu_msg_path(sub, sizeof(sub), path, "portRange");
-		if (sfu_msg_get_uint(range, sub, "min", SFU_MSG_REQUIRED,
-		    UINT16_MAX, &min, err) != 1 ||
-		    sfu_msg_get_uint(range, sub, "max", SFU_MSG_REQUIRED,
-		    UINT16_MAX, &max, err) != 1) {
-			return -1;
-		}
-		if (min == 0 || min > max) {
-			sfu_error_set(err, SFU_ERR_TYPE, "%s: expected 1 <= "
-			    "min <= max", sub);
-			return -1;
-		}
-	}
-	if (sfu_udp_bind(ip, (uint16_t)port, (uint16_t)min, (uint16_t)max, &fd,
+	if (sfu_udp_bind(info.ip, info.port, info.min_port, info.max_port, &fd,
 	    port_out, err) == -1) {
 		sfu_error_prefix(err, "%s: ", path);
 		return -1;
