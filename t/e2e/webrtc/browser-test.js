@@ -46,8 +46,12 @@ const MEDIA_TIMEOUT = 25000;
 const MIN_FRAMES = 60;
 const MIN_AUDIO_PACKETS = 100;
 // Mean |luma difference| between the received frame and the local one:
-// about 0-3 here (a few frames apart); a black frame gives about 90.
-const MAX_DIFF_TO_LOCAL = 12;
+// about 0-3 here (a few frames apart), 13 seen on a loaded machine (the
+// fake camera's clock and pie move between the two reads); a black or
+// unrelated frame gives about 90. The best of PICTURE_SAMPLES reads
+// counts.
+const MAX_DIFF_TO_LOCAL = 30;
+const PICTURE_SAMPLES = 10;
 const RTC_PORTS = '44500-44999';
 
 const MEDIA_CODECS = [
@@ -259,7 +263,15 @@ async function checkVariant(page, admin, label, variant, setup) {
 	    `${label}: the <video> plays the received stream ` +
 	    `(${s.element.videoWidth}x${s.element.videoHeight}, ` +
 	    `t=${s.element.currentTime.toFixed(2)} s)`);
-	const pic = await page.evaluate(() => window.sfudTest.picture());
+	let pic = null;
+	for (let i = 0; i < PICTURE_SAMPLES; i++) {
+		const p = await page.evaluate(() => window.sfudTest.picture());
+		if (p && (pic === null || p.diffToLocal < pic.diffToLocal))
+			pic = p;
+		if (pic && pic.diffToLocal < 3)
+			break;
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
 	tap.ok(pic && pic.stddev > 10 && pic.levels >= 3,
 	    `${label}: the received frame is a picture, not a flat frame ` +
 	    `(${JSON.stringify(pic)})`);
