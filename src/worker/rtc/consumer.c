@@ -463,6 +463,13 @@ sfu_consumer_send_rtp(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
 	if (c->sync_required) {
 		if (c->kind == SFU_MEDIA_VIDEO && !keyframe) {
 			c->packets_dropped++;
+			/*
+			 * Media flows but no key frame came: ask again (the
+			 * producer rate-limits to one per 500 ms). Senders
+			 * such as libwebrtc ignore a request that follows
+			 * another closely, so the first retry matters.
+			 */
+			sfu_producer_request_key_frame(c->producer);
 			return;
 		}
 
