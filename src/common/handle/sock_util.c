@@ -75,23 +75,65 @@ sfu_sock_util_set_port(struct sockaddr_storage *ss, uint16_t port)
 	}
 }
 
+bool
+sfu_sock_util_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)(const void *)a;
+	const struct sockaddr_in *b4 = (const struct sockaddr_in *)(const void *)b;
+	const struct sockaddr_in6 *a6 =
+	    (const struct sockaddr_in6 *)(const void *)a;
+	const struct sockaddr_in6 *b6 =
+	    (const struct sockaddr_in6 *)(const void *)b;
+
+	if (a->sa_family != b->sa_family) {
+		return false;
+	}
+	if (a->sa_family == AF_INET) {
+		return a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	}
+	if (a->sa_family == AF_INET6) {
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
+		    sizeof(a6->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+const char *
+sfu_sock_util_ip_str(const struct sockaddr *sa, char *buf, size_t size)
+{
+	const struct sockaddr_in *sin = NULL;
+	const struct sockaddr_in6 *sin6 = NULL;
+
+	if (size > 0) {
+		buf[0] = '\0';
+	}
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)size);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, (socklen_t)size);
+	}
+	return buf;
+}
+
 const char *
 sfu_sock_util_addr_str(const struct sockaddr *sa, char *buf, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "";
-	const struct sockaddr_in *sin = NULL;
-	const struct sockaddr_in6 *sin6 = NULL;
 
 	if (sa == NULL) {
 		snprintf(buf, size, "?");
 	} else if (sa->sa_family == AF_INET) {
-		sin = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
-		snprintf(buf, size, "%s:%u", ip, ntohs(sin->sin_port));
+		snprintf(buf, size, "%s:%u",
+		    sfu_sock_util_ip_str(sa, ip, sizeof(ip)),
+		    sfu_sock_util_port(sa));
 	} else if (sa->sa_family == AF_INET6) {
-		sin6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, size, "[%s]:%u", ip, ntohs(sin6->sin6_port));
+		snprintf(buf, size, "[%s]:%u",
+		    sfu_sock_util_ip_str(sa, ip, sizeof(ip)),
+		    sfu_sock_util_port(sa));
 	} else {
 		snprintf(buf, size, "family %d", (int)sa->sa_family);
 	}

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,9 +31,16 @@ int sfu_sock_util_parse_ip(const char *ip, struct sockaddr_storage *ss,
 
 /* The port of an AF_INET or AF_INET6 address, else 0. */
 uint16_t sfu_sock_util_port(const struct sockaddr *sa);
+/* Same family, address and port (AF_INET, AF_INET6); else false. */
+bool sfu_sock_util_addr_equal(
+    const struct sockaddr *a, const struct sockaddr *b);
 /* Sets the port of an AF_INET or AF_INET6 address; others are left as is. */
 void sfu_sock_util_set_port(struct sockaddr_storage *ss, uint16_t port);
 
+/* The numeric address of an AF_INET or AF_INET6 sockaddr ("1.2.3.4",
+ * "::1"), else "", into buf; returns buf. */
+const char *sfu_sock_util_ip_str(
+    const struct sockaddr *sa, char *buf, size_t size);
 /* "1.2.3.4:5", "[::1]:5", "?" (NULL) or "family N" into buf; returns buf. */
 const char *sfu_sock_util_addr_str(
     const struct sockaddr *sa, char *buf, size_t size);

@@ -456,11 +456,16 @@ sfu_consumer_send_rtp(struct sfu_consumer *c, const struct sfu_rtp_packet *pkt,
 	    !c->pt_ok[pkt->payload_type & 0x7f]) {
 		return;
 	}
-	if (!sfu_transport_is_connected(c->transport)) {
-		/* Not even the key frame would arrive: keep waiting. */
-		return;
-	}
 	if (c->sync_required) {
+		if (!sfu_transport_is_connected(c->transport)) {
+			/*
+			 * Not even the key frame would arrive: keep waiting.
+			 * (Once in sync, a transport that loses its remote
+			 * drops what we send, and resyncs us when it is back:
+			 * sfu_transport_connected().)
+			 */
+			return;
+		}
 		if (c->kind == SFU_MEDIA_VIDEO && !keyframe) {
 			c->packets_dropped++;
 			/*

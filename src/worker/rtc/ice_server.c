@@ -14,6 +14,7 @@
 
 #define SFU_LOG_MODULE "ice_server"
 #include "common/clock.h"
+#include "common/handle/sock_util.h"
 #include "common/handle/tcp_conn_handle.h"
 #include "common/handle/timer_handle.h"
 #include "common/log.h"
@@ -104,32 +105,15 @@ bool
 sfu_ice_tuple_equal(const struct sfu_ice_tuple *a,
     const struct sfu_ice_tuple *b)
 {
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->remote;
-	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->remote;
-	const struct sockaddr_in6 *a6 =
-	    (const struct sockaddr_in6 *)&a->remote;
-	const struct sockaddr_in6 *b6 =
-	    (const struct sockaddr_in6 *)&b->remote;
-
 	if (a->proto != b->proto) {
 		return false;
 	}
 	if (a->proto == SFU_ICE_TCP) {
 		return a->tcp == b->tcp;
 	}
-	if (a->udp != b->udp || a->remote.ss_family != b->remote.ss_family) {
-		return false;
-	}
-	if (a->remote.ss_family == AF_INET) {
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	if (a->remote.ss_family == AF_INET6) {
-		return a6->sin6_port == b6->sin6_port &&
-		    memcmp(&a6->sin6_addr, &b6->sin6_addr,
-		    sizeof(a6->sin6_addr)) == 0;
-	}
-	return false;
+	return a->udp == b->udp &&
+	    sfu_sock_util_addr_equal((const struct sockaddr *)&a->remote,
+	    (const struct sockaddr *)&b->remote);
 }
 
 /* ICE characters, lower case and digits as mediasoup uses. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define SFU_LOG_MODULE "plain_transport"
+#include "common/handle/sock_util.h"
 #include "common/handle/udp_handle.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -26,6 +27,7 @@
 #include "worker/rtc/listen_info.h"
 #include "worker/rtc/plain_transport.h"
 #include "worker/rtc/rtc_ctx.h"
+#include "worker/rtc/rtc_demux.h"
 #include "worker/rtc/srtp_session.h"
 #include "worker/rtc/transport.h"
 #include "worker/settings.h"
@@ -85,19 +87,11 @@ static void
 plain_tuple_set(struct plain_tuple *t, const struct sockaddr *sa,
     socklen_t len)
 {
-	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
 	memset(t, 0, sizeof(*t));
 	memcpy(&t->addr, sa, len);
 	t->addr_len = len;
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &in4->sin_addr, t->ip, sizeof(t->ip));
-		t->port = ntohs(in4->sin_port);
-	} else {
-		inet_ntop(AF_INET6, &in6->sin6_addr, t->ip, sizeof(t->ip));
-		t->port = ntohs(in6->sin6_port);
-	}
+	sfu_sock_util_ip_str(sa, t->ip, sizeof(t->ip));
+	t->port = sfu_sock_util_port(sa);
 	t->known = true;
 }
 
@@ -105,44 +99,23 @@ static bool
 plain_tuple_matches(const struct plain_tuple *t, const struct sockaddr *sa,
     socklen_t len)
 {
-	const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in *b4 = (const struct sockaddr_in *)&t->addr;
-	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
-	const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&t->addr;
-
-	if (!t->known || sa->sa_family != t->addr.ss_family) {
-		return false;
-	}
 	(void)len;
-	if (sa->sa_family == AF_INET) {
-		return a4->sin_port == b4->sin_port &&
-		    a4->sin_addr.s_addr == b4->sin_addr.s_addr;
-	}
-	return a6->sin6_port == b6->sin6_port &&
-	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+	return t->known &&
+	    sfu_sock_util_addr_equal(sa, (const struct sockaddr *)&t->addr);
 }
 
 static int
 plain_tuple_from_ip(struct plain_tuple *t, const char *ip, uint16_t port)
 {
-	struct sockaddr_in in4;
-	struct sockaddr_in6 in6;
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
 
-	memset(&in4, 0, sizeof(in4));
-	memset(&in6, 0, sizeof(in6));
-	if (inet_pton(AF_INET, ip, &in4.sin_addr) == 1) {
-		in4.sin_family = AF_INET;
-		in4.sin_port = htons(port);
-		plain_tuple_set(t, (struct sockaddr *)&in4, sizeof(in4));
-		return 0;
+	if (sfu_sock_util_parse_ip(ip, &ss, &len, NULL) == -1) {
+		return -1;
 	}
-	if (inet_pton(AF_INET6, ip, &in6.sin6_addr) == 1) {
-		in6.sin6_family = AF_INET6;
-		in6.sin6_port = htons(port);
-		plain_tuple_set(t, (struct sockaddr *)&in6, sizeof(in6));
-		return 0;
-	}
-	return -1;
+	sfu_sock_util_set_port(&ss, port);
+	plain_tuple_set(t, (const struct sockaddr *)&ss, len);
+	return 0;
 }
 
 /* mediasoup's TransportTuple: {localAddress, localPort, remoteIp?,
@@ -249,30 +222,19 @@ plain_connect_socket(struct plain_transport *pt, bool rtcp)
 
 /* --- receiving --- */
 
-/* RFC 5761 §4 / RFC 7983: RTCP packet types 192-223 on a muxed port. */
-static bool
-plain_is_rtcp(const uint8_t *d, size_t len)
-{
-	return len >= 8 && (d[0] & 0xc0) == 0x80 && d[1] >= 192 && d[1] <= 223;
-}
-
-static bool
-plain_is_rtp(const uint8_t *d, size_t len)
-{
-	return len >= 12 && (d[0] & 0xc0) == 0x80 && !plain_is_rtcp(d, len);
-}
-
 static void
 plain_on_datagram_common(struct plain_transport *pt, bool on_rtcp_socket,
     uint8_t *data, size_t len, const struct sockaddr *from, socklen_t fromlen)
 {
 	struct sfu_transport_counters *cnt = NULL;
 	struct plain_tuple *want = NULL;
+	enum sfu_rtc_demux_kind kind = sfu_rtc_demux_classify(data, len);
 	bool rtcp = false;
 
 	cnt = sfu_transport_counters(pt->transport);
-	rtcp = on_rtcp_socket || plain_is_rtcp(data, len);
-	if (!rtcp && !plain_is_rtp(data, len)) {
+	/* RFC 5761: RTCP packet types 192-223 on a muxed port. */
+	rtcp = on_rtcp_socket || kind == SFU_RTC_DEMUX_RTCP;
+	if (!rtcp && kind != SFU_RTC_DEMUX_RTP) {
 		cnt->invalid_packets++;
 		return;
 	}

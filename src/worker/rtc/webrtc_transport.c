@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #define SFU_LOG_MODULE "webrtc_transport"
+#include "common/handle/sock_util.h"
 #include "common/handle/tcp_conn_handle.h"
 #include "common/handle/tcp_server_handle.h"
 #include "common/handle/udp_handle.h"
@@ -91,39 +92,22 @@ static void
 webrtc_sockaddr_str(const struct sockaddr *sa, char *ip, size_t ip_size,
     uint16_t *port)
 {
-	const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-
-	ip[0] = '\0';
-	*port = 0;
-	if (sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &in4->sin_addr, ip, (socklen_t)ip_size);
-		*port = ntohs(in4->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, (socklen_t)ip_size);
-		*port = ntohs(in6->sin6_port);
-	}
+	sfu_sock_util_ip_str(sa, ip, ip_size);
+	*port = sfu_sock_util_port(sa);
 }
 
-/* The candidate (announced address) a tuple's local end belongs to. */
+/*
+ * The candidate (announced address) of a tuple whose local end is on port
+ * local_port, or NULL.
+ */
 static const struct webrtc_candidate *
 webrtc_tuple_candidate(const struct webrtc_transport *wt,
-    const struct sfu_ice_tuple *tuple)
+    const struct sfu_ice_tuple *tuple, uint16_t local_port)
 {
-	const struct sockaddr *sa = NULL;
-	socklen_t len = 0;
-	char ip[SFU_LISTEN_INFO_ADDR_LEN];
-	uint16_t port = 0;
 	unsigned i = 0;
 
-	if (tuple->proto == SFU_ICE_UDP) {
-		sa = sfu_udp_handle_local_addr(tuple->udp, &len);
-	} else {
-		sa = sfu_tcp_conn_handle_local_addr(tuple->tcp, &len);
-	}
-	webrtc_sockaddr_str(sa, ip, sizeof(ip), &port);
 	for (i = 0; i < wt->n_candidates; i++) {
-		if (wt->candidates[i].port == port &&
+		if (wt->candidates[i].port == local_port &&
 		    (wt->candidates[i].protocol == SFU_LISTEN_TCP) ==
 		    (tuple->proto == SFU_ICE_TCP)) {
 			return &wt->candidates[i];
@@ -137,7 +121,7 @@ static void
 webrtc_pack_tuple(const struct webrtc_transport *wt,
     const struct sfu_ice_tuple *tuple, msgpack_packer *pk)
 {
-	const struct webrtc_candidate *c = webrtc_tuple_candidate(wt, tuple);
+	const struct webrtc_candidate *c = NULL;
 	const struct sockaddr *local = NULL;
 	socklen_t len = 0;
 	char ip[SFU_LISTEN_INFO_ADDR_LEN];
@@ -153,6 +137,7 @@ webrtc_pack_tuple(const struct webrtc_transport *wt,
 	webrtc_sockaddr_str(local, lip, sizeof(lip), &lport);
 	webrtc_sockaddr_str((const struct sockaddr *)&tuple->remote, ip,
 	    sizeof(ip), &port);
+	c = webrtc_tuple_candidate(wt, tuple, lport);
 	msgpack_pack_map(pk, 5);
 	sfu_msg_pack_kv_str(pk, "localAddress", c != NULL ? c->address : lip);
 	sfu_msg_pack_kv_uint(pk, "localPort", lport);
